@@ -1,0 +1,154 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "muster",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "musterd", targets: ["musterd"]),
+        .executable(name: "musterctl", targets: ["musterctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // libpq, the PostgreSQL C client, as a system library.
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
+        ),
+        // The libpq wrapper: connections, typed rows, errors, the pool. The only module that imports CLibPQ.
+        .target(
+            name: "MusterPQ",
+            dependencies: [
+                "CLibPQ", "MusterCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // The wire protocol: line framing, request grammar, replies, error codes. No I/O.
+        .target(
+            name: "MusterProtocol",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+        // Domain values shared by server and tools: roles, identities, jurisdictions.
+        .target(name: "MusterCore", swiftSettings: strict),
+        // Schema-aware storage: migrations runner and the API-token store.
+        .target(
+            name: "MusterStore",
+            dependencies: [
+                "MusterPQ", "MusterCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The embedded default: a private PostgreSQL cluster managed by musterd itself.
+        .target(
+            name: "MusterCluster",
+            dependencies: ["MusterPQ", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // The TCP server: connection handling, command registry, the commands.
+        .target(
+            name: "MusterServer",
+            dependencies: [
+                "MusterPQ", "MusterProtocol", "MusterCore", "MusterStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // A client for the line protocol, used by musterctl and the tests.
+        .target(
+            name: "MusterClient",
+            dependencies: [
+                "MusterProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        // What musterd and musterctl share: database options, the embedded default, start-up steps.
+        .target(
+            name: "MusterRuntime",
+            dependencies: [
+                "MusterCluster", "MusterPQ", "MusterStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "musterd",
+            dependencies: [
+                "MusterServer", "MusterCluster", "MusterStore", "MusterPQ", "MusterRuntime",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "musterctl",
+            dependencies: [
+                "MusterClient", "MusterCluster", "MusterStore", "MusterPQ", "MusterCore", "MusterProtocol", "MusterRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // Test support: a throwaway PostgreSQL cluster per test run, and in-process servers.
+        .target(
+            name: "MusterTestSupport",
+            dependencies: [
+                "MusterCluster", "MusterPQ", "MusterStore", "MusterServer", "MusterClient", "MusterCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/MusterTestSupport",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "MusterProtocolTests",
+            dependencies: [
+                "MusterProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "MusterPQTests", dependencies: ["MusterPQ", "MusterTestSupport"], swiftSettings: strict),
+        .testTarget(name: "MusterStoreTests", dependencies: ["MusterStore", "MusterTestSupport"], swiftSettings: strict),
+        .testTarget(name: "MusterClusterTests", dependencies: ["MusterCluster", "MusterPQ", "MusterTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "MusterServerTests",
+            dependencies: ["MusterServer", "MusterClient", "MusterTestSupport", "MusterStore", "MusterCore"],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,260 @@
+import CLibPQ
+import Logging
+import NIOPosix
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// One libpq connection. Every method blocks its caller until the server answers.
+///
+/// Never call it from a SwiftNIO event loop or an async task directly: lease it from a `PGPool`, which runs the
+/// work on the pool's own threads. Debug builds trap if a blocking call runs on an event loop.
+///
+/// `@unchecked Sendable`: libpq allows a connection to move between threads but not to be used by two at once.
+/// The pool hands each connection to one lease at a time, which is what makes this sound.
+public final class PGConnection: @unchecked Sendable {
+    private var handle: OpaquePointer?
+    private let logger: Logger
+    private let noticeContext: Unmanaged<NoticeContext>
+    private var preparedStatements: [String: String] = [:]
+    /// How many distinct statements a connection prepares before falling back to unnamed ones.
+    static let preparedStatementLimit = 512
+
+    private final class NoticeContext {
+        let logger: Logger
+        init(logger: Logger) { self.logger = logger }
+    }
+
+    private init(handle: OpaquePointer, logger: Logger) {
+        self.handle = handle
+        self.logger = logger
+        self.noticeContext = Unmanaged.passRetained(NoticeContext(logger: logger))
+        PQsetNoticeReceiver(
+            handle,
+            { context, result in
+                guard let context, let result else { return }
+                let box = Unmanaged<NoticeContext>.fromOpaque(context).takeUnretainedValue()
+                let severity = PQresultErrorField(result, CLIBPQ_DIAG_SEVERITY_NONLOCALIZED).map { String(cString: $0) }
+                let message = PQresultErrorField(result, CLIBPQ_DIAG_MESSAGE_PRIMARY).map { String(cString: $0) }
+                box.logger.debug(
+                    "postgres notice", metadata: ["severity": "\(severity ?? "?")", "message": "\(message ?? "")"])
+            },
+            noticeContext.toOpaque()
+        )
+    }
+
+    deinit {
+        if let handle { PQfinish(handle) }
+        noticeContext.release()
+    }
+
+    /// Opens a connection, blocking until it is established or fails.
+    public static func connect(_ configuration: PGConnectionConfiguration, logger: Logger) throws -> PGConnection {
+        assertNotOnEventLoop()
+        let keywords = configuration.connectKeywords
+        let handle = withCStringArray(keywords.map(\.key)) { keys in
+            withCStringArray(keywords.map(\.value)) { values in
+                PQconnectdbParams(keys, values, 1)
+            }
+        }
+        guard let handle else {
+            throw PGError(.connectionFailed, message: "libpq could not allocate a connection")
+        }
+        guard PQstatus(handle) == CONNECTION_OK else {
+            let message = String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace()
+            PQfinish(handle)
+            throw PGError(.connectionFailed, message: message)
+        }
+        return PGConnection(handle: handle, logger: logger)
+    }
+
+    /// False once the connection has broken; the pool then discards it.
+    public var isHealthy: Bool {
+        guard let handle else { return false }
+        return PQstatus(handle) == CONNECTION_OK
+    }
+
+    /// True when no transaction is open on the connection.
+    public var isIdle: Bool {
+        guard let handle else { return false }
+        return PQtransactionStatus(handle) == PQTRANS_IDLE
+    }
+
+    /// The server process id serving this connection.
+    public var backendPID: Int32 {
+        guard let handle else { return 0 }
+        return PQbackendPID(handle)
+    }
+
+    /// Closes the connection; later calls fail with `connectionLost`.
+    public func close() {
+        if let handle { PQfinish(handle) }
+        handle = nil
+    }
+
+    // MARK: - Statements
+
+    /// Runs one statement with its parameters and returns its rows.
+    @discardableResult
+    public func query(_ query: PGQuery) throws -> PGRows {
+        assertNotOnEventLoop()
+        guard let handle else { throw PGError(.connectionLost, message: "connection is closed") }
+        for (index, bind) in query.binds.enumerated() where bind?.utf8.contains(0) == true {
+            throw PGError(.client, message: "parameter $\(index + 1) contains a NUL byte")
+        }
+        let result: OpaquePointer?
+        if let name = try preparedName(for: query.sql, paramCount: query.binds.count, handle: handle) {
+            result = withCStringArray(query.binds) { values in
+                PQexecPrepared(handle, name, Int32(query.binds.count), values, nil, nil, 0)
+            }
+        } else {
+            result = withCStringArray(query.binds) { values in
+                PQexecParams(handle, query.sql, Int32(query.binds.count), nil, values, nil, nil, 0)
+            }
+        }
+        return try consume(result, handle: handle)
+    }
+
+    /// Runs one or more statements given as plain SQL text, with no parameters (simple query protocol).
+    ///
+    /// For trusted SQL only: migration files and fixed maintenance statements. Never pass input into it.
+    public func executeScript(_ sql: String) throws {
+        assertNotOnEventLoop()
+        guard let handle else { throw PGError(.connectionLost, message: "connection is closed") }
+        guard let result = PQexec(handle, sql) else { throw lostOrClientError(handle) }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY: return
+        default: throw error(from: result, handle: handle)
+        }
+    }
+
+    /// Runs `body` inside `BEGIN … COMMIT`; any error rolls back and is rethrown.
+    public func transaction<T>(
+        isolation: PGIsolationLevel = .readCommitted, _ body: (PGConnection) throws -> T
+    ) throws -> T {
+        try executeScript("BEGIN ISOLATION LEVEL \(isolation.sql)")
+        do {
+            let value = try body(self)
+            if let handle, PQtransactionStatus(handle) == PQTRANS_INERROR {
+                // A statement failed and its error was swallowed; COMMIT would silently roll back.
+                throw PGError(.client, message: "transaction is aborted; refusing to report it committed")
+            }
+            try executeScript("COMMIT")
+            return value
+        } catch {
+            if isHealthy, !isIdle { try? executeScript("ROLLBACK") }
+            throw error
+        }
+    }
+
+    // MARK: - Internals
+
+    private func preparedName(for sql: String, paramCount: Int, handle: OpaquePointer) throws -> String? {
+        if let name = preparedStatements[sql] { return name }
+        guard preparedStatements.count < Self.preparedStatementLimit else { return nil }
+        let name = "muster_\(preparedStatements.count)"
+        let result = PQprepare(handle, name, sql, Int32(paramCount), nil)
+        _ = try consume(result, handle: handle)
+        preparedStatements[sql] = name
+        return name
+    }
+
+    private func consume(_ result: OpaquePointer?, handle: OpaquePointer) throws -> PGRows {
+        guard let result else { throw lostOrClientError(handle) }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK:
+            return .command(affectedRows: Int(String(cString: PQcmdTuples(result))) ?? 0)
+        case PGRES_TUPLES_OK:
+            let rowCount = Int(PQntuples(result))
+            let columnCount = Int(PQnfields(result))
+            var columns: [String] = []
+            columns.reserveCapacity(columnCount)
+            for column in 0..<columnCount { columns.append(String(cString: PQfname(result, Int32(column)))) }
+            var values: [String?] = []
+            values.reserveCapacity(rowCount * columnCount)
+            for row in 0..<Int32(rowCount) {
+                for column in 0..<Int32(columnCount) {
+                    if PQgetisnull(result, row, column) == 1 {
+                        values.append(nil)
+                    } else {
+                        values.append(String(cString: PQgetvalue(result, row, column)))
+                    }
+                }
+            }
+            return PGRows(columns: columns, values: values, affectedRows: rowCount)
+        case PGRES_FATAL_ERROR, PGRES_NONFATAL_ERROR, PGRES_BAD_RESPONSE:
+            throw error(from: result, handle: handle)
+        default:
+            throw PGError(.client, message: "unexpected result status \(String(cString: PQresStatus(PQresultStatus(result))))")
+        }
+    }
+
+    private func error(from result: OpaquePointer, handle: OpaquePointer) -> PGError {
+        func field(_ code: Int32) -> String? {
+            PQresultErrorField(result, code).map { String(cString: $0) }
+        }
+        let message = field(CLIBPQ_DIAG_MESSAGE_PRIMARY)
+            ?? String(cString: PQresultErrorMessage(result)).trimmingTrailingWhitespace()
+        guard let state = field(CLIBPQ_DIAG_SQLSTATE) else {
+            // No SQLSTATE: libpq made this error itself. A dead connection is the usual cause.
+            return PQstatus(handle) == CONNECTION_OK
+                ? PGError(.client, message: message) : PGError(.connectionLost, message: message)
+        }
+        return PGError(
+            PGError.kind(forSQLState: state), message: message, sqlState: state,
+            detail: field(CLIBPQ_DIAG_MESSAGE_DETAIL), hint: field(CLIBPQ_DIAG_MESSAGE_HINT),
+            constraint: field(CLIBPQ_DIAG_CONSTRAINT_NAME))
+    }
+
+    private func lostOrClientError(_ handle: OpaquePointer) -> PGError {
+        let message = String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace()
+        return PQstatus(handle) == CONNECTION_OK
+            ? PGError(.client, message: message) : PGError(.connectionLost, message: message)
+    }
+}
+
+/// Transaction isolation levels.
+public enum PGIsolationLevel: Sendable {
+    case readCommitted, repeatableRead, serializable
+
+    var sql: String {
+        switch self {
+        case .readCommitted: return "READ COMMITTED"
+        case .repeatableRead: return "REPEATABLE READ"
+        case .serializable: return "SERIALIZABLE"
+        }
+    }
+}
+
+/// Traps in debug builds when a blocking libpq call is about to run on a SwiftNIO event loop thread.
+@inline(__always)
+func assertNotOnEventLoop(file: StaticString = #fileID, line: UInt = #line) {
+    assert(MultiThreadedEventLoopGroup.currentEventLoop == nil, "blocking libpq call on an event loop", file: file, line: line)
+}
+
+/// Calls `body` with a C array of NUL-terminated strings (nil entries stay NULL), valid only during the call.
+func withCStringArray<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+    if strings.isEmpty { return body(nil) }
+    let copies: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0) } }
+    defer { for copy in copies { free(copy) } }
+    var pointers: [UnsafePointer<CChar>?] = copies.map { $0.map { UnsafePointer($0) } }
+    pointers.append(nil)  // PQconnectdbParams wants a NULL-terminated list.
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress) }
+}
+
+func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+    withCStringArray(strings.map { Optional($0) }, body)
+}
+
+extension String {
+    func trimmingTrailingWhitespace() -> String {
+        var text = Substring(self)
+        while let last = text.last, last.isWhitespace { text = text.dropLast() }
+        return String(text)
+    }
+}

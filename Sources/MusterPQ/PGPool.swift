@@ -1,0 +1,273 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// Settings of a `PGPool`.
+public struct PGPoolConfiguration: Sendable {
+    public var connection: PGConnectionConfiguration
+    /// The most connections open at once (and the number of threads that run libpq calls).
+    public var maxConnections: Int
+    /// How long a lease waits for a free connection before failing with `poolTimeout`.
+    public var checkoutTimeout: TimeAmount
+
+    public init(connection: PGConnectionConfiguration, maxConnections: Int = 10, checkoutTimeout: TimeAmount = .seconds(5)) {
+        precondition(maxConnections >= 1, "a pool needs at least one connection")
+        self.connection = connection
+        self.maxConnections = maxConnections
+        self.checkoutTimeout = checkoutTimeout
+    }
+}
+
+/// A bounded pool of libpq connections whose blocking calls run on the pool's own threads.
+///
+/// Callers lease a connection with `withConnection` or `withTransaction` and hand in a synchronous closure; the
+/// closure runs on one of the pool's threads (never on an event loop or the cooperative pool), and its result is
+/// returned to the awaiting task. A connection that broke is discarded and a new one is opened on demand. When
+/// every connection is busy, a lease waits up to `checkoutTimeout`.
+///
+/// As a `Service`, the pool closes itself on graceful shutdown after the leases in progress end.
+public final class PGPool: Sendable, Service {
+    /// A snapshot of the pool's occupancy.
+    public struct Statistics: Sendable, Equatable {
+        public var open: Int
+        public var idle: Int
+        public var inUse: Int { open - idle }
+        public var waiting: Int
+    }
+
+    private enum Grant {
+        case connection(PGConnection)
+        case openSlot
+    }
+
+    private struct Waiter {
+        let id: Int
+        let continuation: CheckedContinuation<Grant, any Error>
+    }
+
+    private struct State {
+        var idle: [PGConnection] = []
+        var open = 0
+        var waiters: [Waiter] = []
+        var nextWaiterID = 0
+        var closed = false
+    }
+
+    public let configuration: PGPoolConfiguration
+    private let threads: NIOThreadPool
+    private let timers: any EventLoopGroup
+    private let state = NIOLockedValueBox(State())
+    private let logger: Logger
+
+    /// Creates a pool; no connection is opened until the first lease.
+    public init(configuration: PGPoolConfiguration, logger: Logger, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.configuration = configuration
+        self.logger = logger
+        self.timers = eventLoopGroup
+        self.threads = NIOThreadPool(numberOfThreads: configuration.maxConnections)
+        self.threads.start()
+    }
+
+    /// The current occupancy.
+    public var statistics: Statistics {
+        state.withLockedValue { Statistics(open: $0.open, idle: $0.idle.count, waiting: $0.waiters.count) }
+    }
+
+    /// Leases a connection, runs `body` with it on a pool thread, and returns the connection to the pool.
+    public func withConnection<T: Sendable>(_ body: @escaping @Sendable (PGConnection) throws -> T) async throws -> T {
+        let connection = try await lease()
+        do {
+            let value = try await threads.runIfActive { try body(connection) }
+            release(connection)
+            return value
+        } catch {
+            release(connection)
+            throw error
+        }
+    }
+
+    /// Runs `body` in a transaction on a leased connection. Serialization failures and deadlocks restart the
+    /// whole transaction up to `retries` more times, so `body` must be safe to run again.
+    public func withTransaction<T: Sendable>(
+        isolation: PGIsolationLevel = .readCommitted, retries: Int = 2,
+        _ body: @escaping @Sendable (PGConnection) throws -> T
+    ) async throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try await withConnection { connection in try connection.transaction(isolation: isolation, body) }
+            } catch let error as PGError
+                where (error.kind == .serializationFailure || error.kind == .deadlockDetected) && attempt < retries
+            {
+                attempt += 1
+                logger.debug("retrying transaction", metadata: ["attempt": "\(attempt)", "sqlstate": "\(error.sqlState ?? "")"])
+            }
+        }
+    }
+
+    /// Runs one statement on a leased connection.
+    @discardableResult
+    public func query(_ query: PGQuery) async throws -> PGRows {
+        try await withConnection { connection in try connection.query(query) }
+    }
+
+    /// Closes idle connections and refuses new leases; leases in progress finish and then close theirs.
+    public func close() async {
+        let (idle, waiters) = state.withLockedValue { state -> ([PGConnection], [Waiter]) in
+            state.closed = true
+            let idle = state.idle
+            state.open -= idle.count
+            state.idle = []
+            let waiters = state.waiters
+            state.waiters = []
+            return (idle, waiters)
+        }
+        for waiter in waiters {
+            waiter.continuation.resume(throwing: PGError(.poolClosed, message: "the database pool is shut down"))
+        }
+        if !idle.isEmpty {
+            _ = try? await threads.runIfActive { for connection in idle { connection.close() } }
+        }
+    }
+
+    /// Waits for graceful shutdown, then closes the pool and stops its threads.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await close()
+        // Leases still running hold pool threads; shutting the thread pool down waits for them.
+        try await threads.shutdownGracefully()
+    }
+
+    // MARK: - Leasing
+
+    private func lease() async throws -> PGConnection {
+        while true {
+            enum Decision {
+                case use(PGConnection)
+                case open
+                case wait
+            }
+            let decision = try state.withLockedValue { state -> Decision in
+                if state.closed { throw PGError(.poolClosed, message: "the database pool is shut down") }
+                if let connection = state.idle.popLast() { return .use(connection) }
+                if state.open < configuration.maxConnections {
+                    state.open += 1
+                    return .open
+                }
+                return .wait
+            }
+            switch decision {
+            case .use(let connection):
+                if connection.isHealthy { return connection }
+                discard(connection)
+            case .open:
+                return try await openConnection()
+            case .wait:
+                switch try await waitForGrant() {
+                case .connection(let connection):
+                    if connection.isHealthy { return connection }
+                    discard(connection)
+                case .openSlot:
+                    return try await openConnection()
+                }
+            }
+        }
+    }
+
+    /// Opens a connection in a slot already counted in `open`; gives the slot back on failure.
+    private func openConnection() async throws -> PGConnection {
+        let configuration = configuration.connection
+        let logger = logger
+        do {
+            return try await threads.runIfActive { try PGConnection.connect(configuration, logger: logger) }
+        } catch {
+            freeSlot()
+            if let error = error as? PGError { throw error }
+            throw PGError(.connectionFailed, message: "could not open a connection: \(error)")
+        }
+    }
+
+    private func waitForGrant() async throws -> Grant {
+        let id = state.withLockedValue { state -> Int in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        let timeout = configuration.checkoutTimeout
+        let timer = timers.next().scheduleTask(in: timeout) { [self] in
+            self.failWaiter(id, PGError(.poolTimeout, message: "no database connection became free within \(timeout)"))
+        }
+        defer { timer.cancel() }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let enqueued = state.withLockedValue { state -> Bool in
+                    if state.closed { return false }
+                    state.waiters.append(Waiter(id: id, continuation: continuation))
+                    return true
+                }
+                if !enqueued {
+                    continuation.resume(throwing: PGError(.poolClosed, message: "the database pool is shut down"))
+                }
+            }
+        } onCancel: {
+            self.failWaiter(id, CancellationError())
+        }
+    }
+
+    private func failWaiter(_ id: Int, _ error: any Error) {
+        let waiter = state.withLockedValue { state -> Waiter? in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return state.waiters.remove(at: index)
+        }
+        waiter?.continuation.resume(throwing: error)
+    }
+
+    /// Returns a connection after a lease: to a waiter, to the idle list, or closed if it is not reusable.
+    private func release(_ connection: PGConnection) {
+        guard connection.isHealthy, connection.isIdle else {
+            discard(connection)
+            return
+        }
+        enum Action {
+            case handTo(Waiter)
+            case keep
+            case close
+        }
+        let action = state.withLockedValue { state -> Action in
+            if state.closed {
+                state.open -= 1
+                return .close
+            }
+            if !state.waiters.isEmpty { return .handTo(state.waiters.removeFirst()) }
+            state.idle.append(connection)
+            return .keep
+        }
+        switch action {
+        case .handTo(let waiter): waiter.continuation.resume(returning: .connection(connection))
+        case .keep: break
+        case .close: closeInBackground(connection)
+        }
+    }
+
+    private func discard(_ connection: PGConnection) {
+        logger.info("discarding a broken database connection")
+        closeInBackground(connection)
+        freeSlot()
+    }
+
+    /// Gives up one slot; a waiter, if any, gets the right to open a new connection in it.
+    private func freeSlot() {
+        let waiter = state.withLockedValue { state -> Waiter? in
+            if !state.closed, !state.waiters.isEmpty { return state.waiters.removeFirst() }
+            state.open -= 1
+            return nil
+        }
+        waiter?.continuation.resume(returning: .openSlot)
+    }
+
+    /// `PQfinish` may write to the socket, so it runs on a pool thread too.
+    private func closeInBackground(_ connection: PGConnection) {
+        threads.submit { _ in connection.close() }
+    }
+}

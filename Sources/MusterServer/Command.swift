@@ -1,0 +1,161 @@
+import Logging
+import MusterCore
+import MusterPQ
+import MusterProtocol
+import MusterStore
+
+/// Who may run a command.
+public enum CommandAccess: Sendable, Equatable {
+    /// Anyone, before `AUTH` too.
+    case anyone
+    /// Any authenticated token of one of these roles.
+    case roles(Set<Role>)
+
+    /// Any authenticated token.
+    public static let authenticated = CommandAccess.roles(Set(Role.allCases))
+}
+
+/// What a command's arguments look like, checked before the command runs.
+public struct CommandArguments: Sendable, Equatable {
+    public enum Body: Sendable, Equatable {
+        case none, optional, required
+    }
+
+    public var minWords: Int
+    public var maxWords: Int
+    public var body: Body
+
+    public init(minWords: Int = 0, maxWords: Int = 0, body: Body = .none) {
+        self.minWords = minWords
+        self.maxWords = maxWords
+        self.body = body
+    }
+
+    public static let none = CommandArguments()
+}
+
+/// What a command returns: its reply, and what it does to the connection.
+public struct CommandResult: Sendable {
+    public enum SessionChange: Sendable, Equatable {
+        case keep
+        case authenticate(Identity)
+        case signOut
+    }
+
+    public var reply: Reply
+    public var session: SessionChange
+    /// Close the connection once the reply is written.
+    public var close: Bool
+
+    public init(_ reply: Reply, session: SessionChange = .keep, close: Bool = false) {
+        self.reply = reply
+        self.session = session
+        self.close = close
+    }
+}
+
+/// The shared services a command may use.
+public struct ServerServices: Sendable {
+    public let pool: PGPool
+    public let tokens: TokenStore
+    public let logger: Logger
+
+    public init(pool: PGPool, tokens: TokenStore = TokenStore(), logger: Logger) {
+        self.pool = pool
+        self.tokens = tokens
+        self.logger = logger
+    }
+}
+
+/// What a command sees when it runs.
+public struct CommandContext: Sendable {
+    /// The authenticated identity, nil before `AUTH`.
+    public let identity: Identity?
+    public let services: ServerServices
+    public let registry: CommandRegistry
+    public let logger: Logger
+    /// The server's line limit, for `HELLO`.
+    public let maxLineLength: Int
+}
+
+/// One protocol command: its name, documentation, access rule, argument shape and implementation.
+public struct Command: Sendable {
+    /// How the command runs: on the connection's event loop (pure, fast, no I/O) or as an async task (anything
+    /// that touches the database).
+    public enum Body: Sendable {
+        case immediate(@Sendable (Request, CommandContext) throws -> CommandResult)
+        case async(@Sendable (Request, CommandContext) async throws -> CommandResult)
+    }
+
+    public let name: String
+    /// One-line usage, e.g. `AUTH <token>`.
+    public let usage: String
+    public let summary: String
+    public let access: CommandAccess
+    public let arguments: CommandArguments
+    public let body: Body
+
+    public init(
+        name: String, usage: String, summary: String, access: CommandAccess, arguments: CommandArguments = .none,
+        body: Body
+    ) {
+        self.name = name
+        self.usage = usage
+        self.summary = summary
+        self.access = access
+        self.arguments = arguments
+        self.body = body
+    }
+
+    /// Checks the request's shape against `arguments`; the error repeats the usage.
+    func validateShape(_ request: Request) throws {
+        let count = request.words.count
+        if count < arguments.minWords || count > arguments.maxWords {
+            throw CommandError.badRequest("wrong number of arguments; usage: \(usage)")
+        }
+        switch arguments.body {
+        case .none where request.body != nil:
+            throw CommandError.badRequest("\(name) takes no JSON object; usage: \(usage)")
+        case .required where request.body == nil:
+            throw CommandError.badRequest("\(name) needs a JSON object; usage: \(usage)")
+        default:
+            break
+        }
+    }
+
+    /// Nil when `identity` may run this command, else the error to reply with.
+    func denial(for identity: Identity?) -> CommandError? {
+        switch access {
+        case .anyone:
+            return nil
+        case .roles(let roles):
+            guard let identity else {
+                return CommandError(.unauthenticated, "\(name) needs authentication; send AUTH <token> first")
+            }
+            if !roles.contains(identity.role) {
+                return .forbidden("\(name) is not available to a \(identity.role.rawValue) token")
+            }
+            return nil
+        }
+    }
+}
+
+/// Every command the server knows, by name.
+public struct CommandRegistry: Sendable {
+    public private(set) var commands: [String: Command] = [:]
+
+    public init(_ commands: [Command] = []) {
+        for command in commands { register(command) }
+    }
+
+    /// Adds a command; a second command with the same name is a programming error.
+    public mutating func register(_ command: Command) {
+        precondition(commands[command.name] == nil, "command \(command.name) registered twice")
+        commands[command.name] = command
+    }
+
+    public subscript(name: String) -> Command? { commands[name] }
+
+    /// Commands sorted by name.
+    public var all: [Command] { commands.values.sorted { $0.name < $1.name } }
+}

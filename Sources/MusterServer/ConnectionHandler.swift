@@ -1,0 +1,325 @@
+import Logging
+import MusterCore
+import MusterProtocol
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOExtras
+
+/// Counts open connections against the limit.
+final class ConnectionLimiter: Sendable {
+    private let count = NIOLockedValueBox(0)
+    let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    func tryAcquire() -> Bool {
+        count.withLockedValue { count in
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func release() { count.withLockedValue { $0 -= 1 } }
+
+    var current: Int { count.withLockedValue { $0 } }
+}
+
+/// Runs one client connection: reads framed lines, runs their commands strictly one after another, and writes
+/// the replies in request order.
+///
+/// Everything here runs on the channel's event loop. Commands that touch the database run as tasks; while one
+/// runs, later lines wait in a bounded queue. Back-pressure both ways: when the queue is full, or the client is
+/// not reading its replies (the channel is not writable), the handler stops reading from the socket, so a client
+/// can never make the server buffer without bound.
+final class ConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = LineFrame
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let services: ServerServices
+    private let registry: CommandRegistry
+    private let configuration: ServerConfiguration
+    private let limiter: ConnectionLimiter
+    private var logger: Logger
+
+    private var queue = CircularBuffer<LineFrame>(initialCapacity: 16)
+    private var identity: Identity?
+    private var commandInFlight = false
+    private var closing = false
+    private var quiescing = false
+    /// The client has shut down its sending side: answer what it sent, then close.
+    private var inputClosed = false
+    private var heldRead = false
+    private var needsFlush = false
+    private var admitted = false
+    private var idleTimer: Scheduled<Void>?
+    private var output: ByteBuffer
+
+    init(
+        services: ServerServices, registry: CommandRegistry, configuration: ServerConfiguration,
+        limiter: ConnectionLimiter, connectionID: Int, allocator: ByteBufferAllocator
+    ) {
+        self.services = services
+        self.registry = registry
+        self.configuration = configuration
+        self.limiter = limiter
+        self.logger = services.logger
+        self.logger[metadataKey: "connection"] = "\(connectionID)"
+        self.output = allocator.buffer(capacity: 256)
+    }
+
+    // MARK: - Lifecycle
+
+    func channelActive(context: ChannelHandlerContext) {
+        guard limiter.tryAcquire() else {
+            logger.warning("connection refused: too many connections", metadata: ["limit": "\(limiter.limit)"])
+            closing = true
+            emit(.error(.busy, "too many connections (limit \(limiter.limit)); try again later"), context: context)
+            flushThenClose(context: context)
+            return
+        }
+        admitted = true
+        logger.debug("connection opened", metadata: ["peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")"])
+        armIdleTimer(context: context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        idleTimer?.cancel()
+        idleTimer = nil
+        if admitted {
+            admitted = false
+            limiter.release()
+        }
+        logger.debug("connection closed")
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            // Graceful shutdown: answer what was already received, then close.
+            quiescing = true
+            closeIfDrained(context: context)
+            return
+        }
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            inputClosed = true
+            closeIfDrained(context: context)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    // MARK: - Reading
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
+        queue.append(unwrapInboundIn(data))
+        idleTimer?.cancel()
+        idleTimer = nil
+        processQueue(context: context)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushIfNeeded(context: context)
+        context.fireChannelReadComplete()
+    }
+
+    /// Holds the next socket read back while the queue is full, the client is not reading, or we are closing.
+    func read(context: ChannelHandlerContext) {
+        if closing || quiescing || queue.count >= configuration.maxQueuedRequests || !context.channel.isWritable {
+            heldRead = true
+            return
+        }
+        context.read()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            processQueue(context: context)
+            flushIfNeeded(context: context)
+            resumeReadingIfHeld(context: context)
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    private func resumeReadingIfHeld(context: ChannelHandlerContext) {
+        guard heldRead, !closing, !quiescing, queue.count < configuration.maxQueuedRequests, context.channel.isWritable
+        else { return }
+        heldRead = false
+        context.read()
+    }
+
+    // MARK: - Processing
+
+    private func processQueue(context: ChannelHandlerContext) {
+        while !commandInFlight, !closing, context.channel.isWritable, let frame = queue.popFirst() {
+            handle(frame, context: context)
+        }
+        if !commandInFlight, !closing {
+            if queue.isEmpty { armIdleTimer(context: context) }
+            resumeReadingIfHeld(context: context)
+            closeIfDrained(context: context)
+        }
+    }
+
+    private func handle(_ frame: LineFrame, context: ChannelHandlerContext) {
+        switch frame {
+        case .tooLong:
+            emit(
+                .error(.tooLong, "line exceeds \(configuration.maxLineLength) bytes; it was discarded"),
+                context: context)
+        case .line(let line):
+            let parsed: ParsedLine
+            do {
+                parsed = try RequestParser.parse(line.readableBytesView)
+            } catch {
+                emit(.error(.badRequest, error.description), context: context)
+                return
+            }
+            switch parsed {
+            case .empty:
+                return
+            case .httpRequest:
+                logger.notice("closing a connection that spoke HTTP")
+                closing = true
+                flushThenClose(context: context)
+            case .request(let request):
+                dispatch(request, context: context)
+            }
+        }
+    }
+
+    private func dispatch(_ request: Request, context: ChannelHandlerContext) {
+        guard let command = registry[request.verb] else {
+            emit(
+                .error(.unknownCommand, "unknown command \(request.verb); HELP lists the commands"),
+                context: context)
+            return
+        }
+        if let denial = command.denial(for: identity) {
+            emit(.error(denial.code, denial.message), context: context)
+            return
+        }
+        var commandLogger = self.logger
+        commandLogger[metadataKey: "command"] = "\(command.name)"
+        let logger = commandLogger
+        let commandContext = CommandContext(
+            identity: identity, services: services, registry: registry, logger: logger,
+            maxLineLength: configuration.maxLineLength)
+        do {
+            try command.validateShape(request)
+        } catch {
+            emit(ErrorMapping.reply(for: error, verb: command.name, logger: logger), context: context)
+            return
+        }
+        switch command.body {
+        case .immediate(let body):
+            do {
+                apply(try body(request, commandContext), context: context)
+            } catch {
+                emit(ErrorMapping.reply(for: error, verb: command.name, logger: logger), context: context)
+            }
+        case .async(let body):
+            commandInFlight = true
+            let promise = context.eventLoop.makePromise(of: CommandResult.self)
+            // The task is bounded by this connection: it completes the promise, and graceful shutdown waits for
+            // the connection (and so for the task) before the server stops.
+            promise.completeWithTask {
+                do {
+                    return try await body(request, commandContext)
+                } catch {
+                    return CommandResult(ErrorMapping.reply(for: error, verb: command.name, logger: logger))
+                }
+            }
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            promise.futureResult.whenComplete { result in
+                let (handler, context) = loopBound.value
+                handler.commandInFlight = false
+                switch result {
+                case .success(let outcome): handler.apply(outcome, context: context)
+                case .failure(let error):
+                    handler.emit(ErrorMapping.reply(for: error, verb: command.name, logger: logger), context: context)
+                }
+                handler.flushIfNeeded(context: context)
+                handler.processQueue(context: context)
+                handler.flushIfNeeded(context: context)
+            }
+        }
+    }
+
+    private func apply(_ result: CommandResult, context: ChannelHandlerContext) {
+        switch result.session {
+        case .keep: break
+        case .authenticate(let identity): self.identity = identity
+        case .signOut: self.identity = nil
+        }
+        emit(result.reply, context: context)
+        if result.close {
+            closing = true
+            flushThenClose(context: context)
+        }
+    }
+
+    // MARK: - Writing
+
+    private func emit(_ reply: Reply, context: ChannelHandlerContext) {
+        output.clear()
+        reply.write(into: &output)
+        context.write(wrapOutboundOut(output), promise: nil)
+        needsFlush = true
+    }
+
+    private func flushIfNeeded(context: ChannelHandlerContext) {
+        guard needsFlush else { return }
+        needsFlush = false
+        context.flush()
+    }
+
+    private func flushThenClose(context: ChannelHandlerContext) {
+        needsFlush = false
+        idleTimer?.cancel()
+        idleTimer = nil
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+            loopBound.value.close(promise: nil)
+        }
+    }
+
+    private func closeIfDrained(context: ChannelHandlerContext) {
+        guard quiescing || inputClosed, !closing, !commandInFlight, queue.isEmpty else { return }
+        closing = true
+        flushThenClose(context: context)
+    }
+
+    // MARK: - Idle timeout
+
+    private func armIdleTimer(context: ChannelHandlerContext) {
+        guard idleTimer == nil, !closing else { return }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        idleTimer = context.eventLoop.scheduleTask(in: configuration.idleTimeout) {
+            let (handler, context) = loopBound.value
+            handler.idleTimer = nil
+            guard !handler.closing, !handler.commandInFlight, handler.queue.isEmpty else { return }
+            handler.logger.info("closing idle connection")
+            handler.closing = true
+            handler.emit(
+                .error(.timeout, "no complete request for \(handler.configuration.idleTimeout.seconds)s; closing"),
+                context: context)
+            handler.flushThenClose(context: context)
+        }
+    }
+}
+
+@available(*, unavailable)
+extension ConnectionHandler: Sendable {}
+
+extension TimeAmount {
+    var seconds: Int64 { nanoseconds / 1_000_000_000 }
+}

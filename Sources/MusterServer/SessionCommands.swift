@@ -1,0 +1,129 @@
+import MusterCore
+import MusterProtocol
+
+/// The connection-level commands: `HELLO`, `PING`, `AUTH`, `WHOAMI`, `HELP`, `QUIT`.
+enum SessionCommands {
+    static var all: [Command] { [hello, ping, auth, whoami, help, quit] }
+
+    struct HelloPayload: Encodable {
+        let server: String
+        let version: String
+        let `protocol`: Int
+        let maxLineLength: Int
+    }
+
+    static let hello = Command(
+        name: "HELLO", usage: "HELLO",
+        summary: "Server name, software version, protocol version and line limit.",
+        access: .anyone,
+        body: .immediate { _, context in
+            CommandResult(
+                .ok(
+                    JSONText.encode(
+                        HelloPayload(
+                            server: ServerInfo.name, version: ServerInfo.version, protocol: ServerInfo.protocolVersion,
+                            maxLineLength: context.maxLineLength))))
+        })
+
+    static let ping = Command(
+        name: "PING", usage: "PING", summary: "Answers OK PONG; checks the connection.", access: .anyone,
+        body: .immediate { _, _ in CommandResult(.ok("PONG")) })
+
+    static let auth = Command(
+        name: "AUTH", usage: "AUTH <token>",
+        summary: "Authenticates the connection with an API token; replies with the token's role and scope.",
+        access: .anyone, arguments: CommandArguments(minWords: 1, maxWords: 1),
+        body: .async { request, context in
+            let secret = request.words[0]
+            let tokens = context.services.tokens
+            let identity = try await context.services.pool.withConnection { connection in
+                try tokens.authenticate(connection, secret: secret)
+            }
+            guard let identity else {
+                context.logger.notice("authentication failed")
+                return CommandResult(.error(.unauthenticated, "token not accepted"), session: .signOut)
+            }
+            context.logger.info(
+                "authenticated", metadata: ["token-id": "\(identity.tokenID)", "role": "\(identity.role.rawValue)"])
+            return CommandResult(.ok(JSONText.encode(IdentityPayload(identity))), session: .authenticate(identity))
+        })
+
+    static let whoami = Command(
+        name: "WHOAMI", usage: "WHOAMI", summary: "The authenticated token's id, name, role and scope.",
+        access: .authenticated,
+        body: .immediate { _, context in
+            // Access control has already required an identity.
+            CommandResult(.ok(JSONText.encode(IdentityPayload(context.identity!))))
+        })
+
+    struct HelpEntry: Encodable {
+        let command: String
+        let usage: String
+        let summary: String
+        let access: String
+
+        init(_ command: Command) {
+            self.command = command.name
+            self.usage = command.usage
+            self.summary = command.summary
+            switch command.access {
+            case .anyone: access = "anyone"
+            case .roles(let roles): access = roles.map(\.rawValue).sorted().joined(separator: ",")
+            }
+        }
+    }
+
+    struct CountPayload: Encodable {
+        let count: Int
+    }
+
+    static let help = Command(
+        name: "HELP", usage: "HELP [command]",
+        summary: "Lists every command (one ROW each), or describes one.",
+        access: .anyone, arguments: CommandArguments(minWords: 0, maxWords: 1),
+        body: .immediate { request, context in
+            if let name = request.words.first {
+                guard let command = context.registry[name.uppercased()] else {
+                    throw CommandError(.unknownCommand, "no command \(name.prefix(40)); HELP lists them")
+                }
+                return CommandResult(.ok(JSONText.encode(HelpEntry(command))))
+            }
+            let rows = context.registry.all.map { JSONText.encode(HelpEntry($0)) }
+            return CommandResult(.rows(rows, summary: JSONText.encode(CountPayload(count: rows.count))))
+        })
+
+    static let quit = Command(
+        name: "QUIT", usage: "QUIT", summary: "Says goodbye and closes the connection.", access: .anyone,
+        body: .immediate { _, _ in CommandResult(.ok("bye"), close: true) })
+}
+
+/// How an identity appears in replies: never the token itself.
+struct IdentityPayload: Encodable {
+    let tokenId: Int64
+    let name: String
+    let role: String
+    let state: String?
+    let facilityId: Int64?
+
+    init(_ identity: Identity) {
+        tokenId = identity.tokenID
+        name = identity.name
+        role = identity.role.rawValue
+        state = identity.jurisdiction?.code
+        facilityId = identity.facilityID
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        // Explicit nulls, so clients always see every key.
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(tokenId, forKey: .tokenId)
+        try container.encode(name, forKey: .name)
+        try container.encode(role, forKey: .role)
+        try container.encode(state, forKey: .state)
+        try container.encode(facilityId, forKey: .facilityId)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case tokenId, name, role, state, facilityId
+    }
+}

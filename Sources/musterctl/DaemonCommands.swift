@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import MusterClient
+import MusterRuntime
+
+/// Where the daemon is, and the token to speak with.
+struct DaemonOptions: ParsableArguments {
+    @Option(help: "musterd address, HOST:PORT (env MUSTER_ADDRESS; default 127.0.0.1:7878).")
+    var address: String?
+
+    @Option(help: "API token (env MUSTER_TOKEN). Prefer the environment variable: arguments are visible to other users.")
+    var token: String?
+
+    func connect() async throws -> MusterClient {
+        let text = address ?? ProcessInfo.processInfo.environment["MUSTER_ADDRESS"] ?? "127.0.0.1:7878"
+        let (host, port) = try Environment.parseHostPort(text, what: "address")
+        return try await MusterClient.connect(host: host, port: port)
+    }
+
+    var resolvedToken: String? {
+        let value = token ?? ProcessInfo.processInfo.environment["MUSTER_TOKEN"]
+        return value?.isEmpty == false ? value : nil
+    }
+
+    /// Connects and authenticates; a refused token is an error.
+    func connectAuthenticated() async throws -> MusterClient {
+        let client = try await connect()
+        guard let token = resolvedToken else {
+            throw ValidationError("this command needs a token: set MUSTER_TOKEN or pass --token")
+        }
+        let response = try await client.send("AUTH \(token)")
+        guard response.isOK else {
+            await client.close()
+            throw DaemonError(response)
+        }
+        return client
+    }
+}
+
+/// An `ERR` reply, shown to the user as it came.
+struct DaemonError: Error, CustomStringConvertible {
+    let response: Response
+    init(_ response: Response) { self.response = response }
+    var description: String { "musterd answered: \(response.description)" }
+}
+
+extension MusterCtl {
+    struct Ping: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Check that musterd answers, and how fast.")
+
+        @OptionGroup var daemon: DaemonOptions
+
+        @Option(name: .shortAndLong, help: "How many PINGs to send.")
+        var count = 1
+
+        func run() async throws {
+            let client = try await daemon.connect()
+            let clock = ContinuousClock()
+            for _ in 0..<max(1, count) {
+                let started = clock.now
+                let response: Response
+                do {
+                    response = try await client.send("PING")
+                } catch {
+                    await client.close()
+                    throw error
+                }
+                let elapsed = clock.now - started
+                guard response.payload == "PONG" else {
+                    await client.close()
+                    throw DaemonError(response)
+                }
+                let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+                print("PONG in \(String(format: "%.3f", Double(micros) / 1000)) ms")
+            }
+            await client.close()
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the daemon's identity and, with a token, who you are to it.")
+
+        @OptionGroup var daemon: DaemonOptions
+        @Flag(help: "Print JSON for scripts.")
+        var json = false
+
+        func run() async throws {
+            let client = try await daemon.connect()
+            let hello = try await client.send("HELLO")
+            guard hello.isOK, let helloPayload = hello.payload else { throw DaemonError(hello) }
+            var whoami: String?
+            if let token = daemon.resolvedToken {
+                let auth = try await client.send("AUTH \(token)")
+                guard auth.isOK else { throw DaemonError(auth) }
+                whoami = auth.payload
+            }
+            await client.close()
+            if json {
+                print("{\"server\":\(helloPayload),\"identity\":\(whoami ?? "null")}")
+                return
+            }
+            let server = try JSONSerialization.jsonObject(with: Data(helloPayload.utf8)) as? [String: Any] ?? [:]
+            print("server    \(server["server"] ?? "?") \(server["version"] ?? "?") (protocol \(server["protocol"] ?? "?"))")
+            print("max line  \(server["maxLineLength"] ?? "?") bytes")
+            if let whoami, let identity = try JSONSerialization.jsonObject(with: Data(whoami.utf8)) as? [String: Any] {
+                let scope = (identity["state"] as? String) ?? ((identity["facilityId"] as? Int).map { "facility \($0)" } ?? "")
+                print("you are   \(identity["name"] ?? "?") (\(identity["role"] ?? "?")\(scope.isEmpty ? "" : " " + scope), token \(identity["tokenId"] ?? "?"))")
+            } else {
+                print("you are   not authenticated (set MUSTER_TOKEN to see your role)")
+            }
+        }
+    }
+}

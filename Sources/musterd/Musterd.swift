@@ -1,0 +1,96 @@
+import ArgumentParser
+import Logging
+import MusterCluster
+import MusterPQ
+import MusterRuntime
+import MusterServer
+import MusterStore
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// `musterd`: the Muster daemon.
+@main
+struct Musterd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "musterd",
+        abstract: "The Muster daemon: the emergency health-workforce volunteer registry, over a line protocol.",
+        discussion: """
+            With no database URL, musterd runs its own private PostgreSQL cluster under --data-dir (created on \
+            first run, started and stopped with the daemon). Every option can also be set by the environment \
+            variable named in its help. SIGTERM or SIGINT shut down gracefully.
+            """,
+        version: ServerInfo.version)
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "Address to listen on, HOST:PORT (env MUSTER_LISTEN; default 127.0.0.1:7878).")
+    var listen: String?
+
+    @Flag(help: "Do not apply pending migrations at start (env MUSTER_SKIP_MIGRATIONS=1). Changed files still stop the start.")
+    var skipMigrations = false
+
+    @Option(help: "Directory of NNNN_description.sql migrations (env MUSTER_MIGRATIONS_DIR; default: found beside the program).")
+    var migrationsDir: String?
+
+    @Option(help: "Database connections in the pool (env MUSTER_POOL_SIZE; default 16).")
+    var poolSize: Int?
+
+    @Option(help: "Most client connections at once (env MUSTER_MAX_CONNECTIONS; default 1024).")
+    var maxConnections: Int?
+
+    @Option(help: "Seconds a connection may stay without a complete request (env MUSTER_IDLE_TIMEOUT; default 300).")
+    var idleTimeout: Int?
+
+    @Option(help: "Longest request line in bytes (env MUSTER_MAX_LINE_LENGTH; default 65536).")
+    var maxLineLength: Int?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical (env MUSTER_LOG_LEVEL; default info).")
+    var logLevel: String?
+
+    func run() async throws {
+        let environment = Environment()
+        let level = try environment.logLevel(logLevel)
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "musterd")
+
+        var server = ServerConfiguration()
+        let address = try environment.listenAddress(listen)
+        server.host = address.host
+        server.port = address.port
+        server.maxConnections = try environment.positive(maxConnections, "MUSTER_MAX_CONNECTIONS", default: 1024, name: "--max-connections")
+        server.idleTimeout = .seconds(Int64(try environment.positive(idleTimeout, "MUSTER_IDLE_TIMEOUT", default: 300, name: "--idle-timeout")))
+        server.maxLineLength = try environment.positive(maxLineLength, "MUSTER_MAX_LINE_LENGTH", default: 64 * 1024, name: "--max-line-length")
+        let poolSize = try environment.positive(poolSize, "MUSTER_POOL_SIZE", default: 16, name: "--pool-size")
+        let skip = skipMigrations || environment.flag("MUSTER_SKIP_MIGRATIONS")
+
+        let target = try await database.resolve(logger: logger)
+        let pool = PGPool(
+            configuration: PGPoolConfiguration(connection: target.connection, maxConnections: poolSize), logger: logger)
+        do {
+            try await DatabaseStartup.prepare(
+                pool: pool, migrationsDirectory: migrationsDir, applyMigrations: !skip, logger: logger)
+        } catch {
+            await pool.close()
+            try? await target.release(logger: logger)
+            throw error
+        }
+
+        let services = ServerServices(pool: pool, logger: logger)
+        var runnable: [any Service] = []
+        if let cluster = target.ownedCluster { runnable.append(EmbeddedClusterService(cluster: cluster, logger: logger)) }
+        runnable.append(pool)
+        runnable.append(MusterServer(configuration: server, services: services))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: runnable.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+        logger.info("musterd stopped")
+    }
+}
