@@ -124,8 +124,9 @@ let package = Package(
         .target(
             name: "MusterTestSupport",
             dependencies: [
-                "MusterCluster", "MusterPQ", "MusterStore", "MusterServer", "MusterClient", "MusterCore",
+                "MusterCluster", "MusterPQ", "MusterStore", "MusterServer", "MusterClient", "MusterCore", "MusterRuntime",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

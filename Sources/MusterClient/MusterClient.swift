@@ -143,6 +143,11 @@ public final class MusterClient: Sendable {
         }
     }
 
+    /// Shuts down the sending side: the server answers what it has received, then closes.
+    public func shutdownOutput() async throws {
+        try await channel.close(mode: .output)
+    }
+
     /// Closes the connection.
     public func close() async {
         try? await channel.close()

@@ -58,51 +58,13 @@ struct PostgresTools: Sendable {
     }
 
     /// Runs a PostgreSQL program (or, for `test`, the shell utility) and collects its output.
-    ///
-    /// Spawned with `posix_spawn` and reaped with `waitpid` rather than Foundation's `Process`: `pg_ctl start`
-    /// leaves the server running with the descriptors it inherited, and `Process` detects exit through a
-    /// descriptor the server would keep open, so it would wait for the server to stop.
     func run(_ program: String, _ arguments: [String], in workingDirectory: String) throws -> Result {
         let path = program == "test" ? "/usr/bin/test" : "\(binDirectory)/\(program)"
         // `env -C` sets the working directory (one the server's user can enter); runuser (util-linux) switches to
         // the postgres user without PAM prompts. Both exist on every Debian system.
         let command = ["/usr/bin/env", "-C", workingDirectory, path] + arguments
         let argv: [String] = serverUser != nil ? ["/usr/sbin/runuser", "-u", "postgres", "--"] + command : command
-
-        var template = Array("/tmp/muster-pgtool-XXXXXX".utf8CString)
-        let outputDescriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard outputDescriptor >= 0 else { throw ClusterError("cannot create a temporary file for \(program)'s output") }
-        // Only the dup2'ed copies (stdout, stderr) reach the child; the original closes on exec.
-        _ = fcntl(outputDescriptor, F_SETFD, FD_CLOEXEC)
-        let outputPath = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        defer {
-            close(outputDescriptor)
-            unlink(outputPath)
-        }
-
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, outputDescriptor, 1)
-        posix_spawn_file_actions_adddup2(&actions, outputDescriptor, 2)
-
-        var pid = pid_t()
-        let cArguments = argv.map { strdup($0) } + [nil]
-        defer { for argument in cArguments { free(argument) } }
-        let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArguments, environ)
-        guard spawned == 0 else {
-            throw ClusterError("cannot run \(argv[0]): \(String(cString: strerror(spawned)))")
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 {
-            guard errno == EINTR else { throw ClusterError("waiting for \(program) failed: \(String(cString: strerror(errno)))") }
-        }
-        // WIFEXITED / WEXITSTATUS, spelled out (the macros are not imported).
-        let exitStatus: Int32 = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-        let data = FileManager.default.contents(atPath: outputPath) ?? Data()
-        return Result(
-            status: exitStatus,
-            output: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        let (status, output) = try ChildProcess.run(argv)
+        return Result(status: status, output: output)
     }
 }

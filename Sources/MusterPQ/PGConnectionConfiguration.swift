@@ -61,7 +61,7 @@ public struct PGConnectionConfiguration: Sendable {
             {
                 let userInfo = value[scheme.upperBound..<at]
                 if let colon = userInfo.firstIndex(of: ":") {
-                    return "\(value[..<colon]):***\(value[at...])"
+                    return "\(key)=\(value[..<colon]):***\(value[at...])"
                 }
             }
             return "\(key)=\(value)"

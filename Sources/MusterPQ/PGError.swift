@@ -90,6 +90,8 @@ public struct PGError: Error, Sendable, CustomStringConvertible, CustomDebugStri
         case "57014": return .queryCanceled
         // admin_shutdown, crash_shutdown, cannot_connect_now: the server is going away.
         case "57P01", "57P02", "57P03": return .connectionLost
+        // protocol_violation: a client bug (for example a parameter count mismatch); the session goes on.
+        case "08P01": return .client
         default:
             if state.hasPrefix("08") { return .connectionLost }
             if state.hasPrefix("22") { return .invalidData }

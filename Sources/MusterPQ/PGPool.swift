@@ -132,12 +132,17 @@ public final class PGPool: Sendable, Service {
         }
     }
 
-    /// Waits for graceful shutdown, then closes the pool and stops its threads.
-    public func run() async throws {
-        try? await gracefulShutdown()
+    /// Closes the pool and stops its threads once the leases in progress end.
+    public func shutdown() async throws {
         await close()
         // Leases still running hold pool threads; shutting the thread pool down waits for them.
         try await threads.shutdownGracefully()
+    }
+
+    /// Waits for graceful shutdown, then shuts the pool down.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        try await shutdown()
     }
 
     // MARK: - Leasing

@@ -1,0 +1,120 @@
+import Foundation
+import Logging
+import MusterClient
+import MusterCluster
+import MusterTestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The real `musterd` and `musterctl` programs on the embedded default: a private cluster under --data-dir,
+/// created on first run, stopped on shutdown, reused on the next run. As root, the cluster runs as `postgres`.
+@Suite(.serialized) struct DaemonProcessTests {
+    let logger = Logger(label: "test")
+
+    func scratchDirectory() throws -> String {
+        var template = Array("/tmp/muster-e2e-XXXXXX".utf8CString)
+        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
+            throw TestSupportError("mkdtemp failed")
+        }
+        let path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        _ = chmod(path, 0o755)  // the postgres user must reach the data directory inside it
+        return path
+    }
+
+    func musterctl(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        try ChildProcess.run([try RepositoryPaths.executable("musterctl")] + arguments)
+    }
+
+    /// Starts musterd and waits for its "listening on HOST:PORT" line; returns the process and the port.
+    func startDaemon(dataDir: String, log: String) async throws -> (ChildProcess, Int) {
+        let daemon = try ChildProcess.spawn(
+            [
+                try RepositoryPaths.executable("musterd"), "--data-dir", dataDir, "--listen", "127.0.0.1:0",
+                "--migrations-dir", RepositoryPaths.migrations,
+            ], outputPath: log)
+        for _ in 0..<600 {
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            if let range = text.range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
+                let port = Int(text[range].split(separator: ":").last!)!
+                return (daemon, port)
+            }
+            var status: Int32 = 0
+            if waitpid(daemon.pid, &status, WNOHANG) == daemon.pid {
+                throw TestSupportError("musterd exited during start-up:\n\(text)")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        daemon.signal(SIGKILL)
+        throw TestSupportError("musterd did not start listening within 60 s")
+    }
+
+    @Test func embeddedDefaultLifecycle() async throws {
+        let root = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let dataDir = root + "/data"
+        let cluster = try EmbeddedCluster(directory: dataDir)
+
+        // musterctl on the embedded default: starts the cluster for the command and stops it after.
+        let migrate = try musterctl(["migrate", "--data-dir", dataDir, "--migrations-dir", RepositoryPaths.migrations])
+        #expect(migrate.status == 0, "\(migrate.output)")
+        #expect(migrate.output.contains("applied 0001_api_tokens.sql"))
+        #expect(!cluster.isRunning())
+        let status = try musterctl(["migrate", "--status", "--json", "--data-dir", dataDir, "--migrations-dir", RepositoryPaths.migrations])
+        #expect(status.status == 0, "\(status.output)")
+        let statuses = try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [[String: Any]]
+        #expect(statuses?.first?["state"] as? String == "applied")
+
+        let create = try musterctl(["token", "create", "--role", "admin", "--name", "e2e", "--json", "--data-dir", dataDir])
+        #expect(create.status == 0, "\(create.output)")
+        let created = try JSONSerialization.jsonObject(with: Data(create.output.utf8)) as? [String: Any]
+        let token = try #require(created?["token"] as? String)
+
+        // First daemon run: serves, and on SIGTERM stops itself and the cluster.
+        let log = root + "/musterd.log"
+        let (daemon, port) = try await startDaemon(dataDir: dataDir, log: log)
+        #expect(cluster.isRunning())
+        let client = try await MusterClient.connect(host: "127.0.0.1", port: port)
+        #expect(try await client.send("PING").payload == "PONG")
+        #expect(try await client.send("AUTH \(token)").isOK)
+        #expect(try await client.send("WHOAMI").payload?.contains("\"role\":\"admin\"") == true)
+
+        let ping = try musterctl(["ping", "--address", "127.0.0.1:\(port)"])
+        #expect(ping.status == 0)
+        #expect(ping.output.hasPrefix("PONG in "))
+
+        daemon.signal(SIGTERM)
+        #expect(await client.readLine() == nil)
+        #expect(try daemon.wait() == 0)
+        let firstLog = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(firstLog.contains("stopping embedded PostgreSQL"))
+        #expect(firstLog.contains("musterd stopped"))
+        #expect(!cluster.isRunning())
+
+        // Second run reuses the cluster (no initdb) and the data in it.
+        let secondLogPath = root + "/musterd2.log"
+        let (again, secondPort) = try await startDaemon(dataDir: dataDir, log: secondLogPath)
+        let secondClient = try await MusterClient.connect(host: "127.0.0.1", port: secondPort)
+        #expect(try await secondClient.send("AUTH \(token)").isOK)
+        await secondClient.close()
+        again.signal(SIGINT)
+        #expect(try again.wait() == 0)
+        let secondLog = try String(contentsOfFile: secondLogPath, encoding: .utf8)
+        #expect(!secondLog.contains("initialising"))
+        #expect(!cluster.isRunning())
+    }
+
+    @Test func badFlagsAreClearErrors() throws {
+        let musterd = try RepositoryPaths.executable("musterd")
+        let badListen = try ChildProcess.run([musterd, "--listen", "localhost"])
+        #expect(badListen.status != 0)
+        #expect(badListen.output.contains("expected HOST:PORT"))
+        let badLevel = try ChildProcess.run([musterd, "--log-level", "loud"])
+        #expect(badLevel.output.contains("log level must be one of"))
+        let badToken = try musterctl(["token", "create", "--role", "state", "--state", "ZZ", "--name", "x"])
+        #expect(badToken.status != 0)
+        #expect(badToken.output.contains("\"ZZ\" is not a US state or territory code"))
+    }
+}

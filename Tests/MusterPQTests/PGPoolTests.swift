@@ -1,0 +1,114 @@
+import Logging
+import MusterPQ
+import MusterTestSupport
+import NIOCore
+import Synchronization
+import Testing
+
+/// The pool: bounded, waits with a timeout, replaces broken connections.
+@Suite struct PGPoolTests {
+    @Test func neverOpensMoreThanItsLimit() async throws {
+        let pool = try TestCluster.makePool(maxConnections: 2)
+        defer { Task { try await pool.shutdown() } }
+        let pids = try await withThrowingTaskGroup(of: Int32.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    try await pool.withConnection { connection in
+                        try connection.query("SELECT pg_sleep(0.05)")
+                        return connection.backendPID
+                    }
+                }
+            }
+            return try await group.reduce(into: Set<Int32>()) { $0.insert($1) }
+        }
+        #expect(pids.count <= 2)
+        #expect(pids.count >= 1)
+        let statistics = pool.statistics
+        #expect(statistics.open <= 2)
+        #expect(statistics.waiting == 0)
+        #expect(statistics.inUse == 0)
+    }
+
+    @Test func checkoutWaitsThenTimesOut() async throws {
+        let base = try TestCluster.makeDatabase()
+        let pool = PGPool(
+            configuration: PGPoolConfiguration(connection: base, maxConnections: 1, checkoutTimeout: .milliseconds(200)),
+            logger: Logger(label: "test"))
+        defer { Task { try await pool.shutdown() } }
+        let holding = Task { try await pool.withConnection { connection in try connection.query("SELECT pg_sleep(1.5)") } }
+        try await Task.sleep(for: .milliseconds(300))
+        let error = await #expect(throws: PGError.self) { try await pool.query("SELECT 1") }
+        #expect(error?.kind == .poolTimeout)
+        #expect(error?.isUnavailable == true)
+        _ = try await holding.value
+        // Once the holder is done, a lease gets the connection.
+        #expect(try await pool.query("SELECT 1 AS one")[0].decode("one", as: Int.self) == 1)
+    }
+
+    @Test func aWaitingLeaseGetsTheReleasedConnection() async throws {
+        let base = try TestCluster.makeDatabase()
+        let pool = PGPool(
+            configuration: PGPoolConfiguration(connection: base, maxConnections: 1, checkoutTimeout: .seconds(5)),
+            logger: Logger(label: "test"))
+        defer { Task { try await pool.shutdown() } }
+        async let first: Int32 = pool.withConnection { connection in
+            try connection.query("SELECT pg_sleep(0.3)")
+            return connection.backendPID
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        let second = try await pool.withConnection { connection in connection.backendPID }
+        #expect(try await first == second)
+    }
+
+    @Test func aBrokenConnectionIsDiscardedAndReplaced() async throws {
+        let pool = try TestCluster.makePool(maxConnections: 1)
+        defer { Task { try await pool.shutdown() } }
+        let victim = try await pool.withConnection { connection in connection.backendPID }
+        // Kill the pooled connection's server process from outside the pool.
+        let killer = try PGConnection.connect(try TestCluster.cluster().connection, logger: Logger(label: "test"))
+        defer { killer.close() }
+        try killer.query("SELECT pg_terminate_backend(\(victim))")
+        try await Task.sleep(for: .milliseconds(100))
+        let error = await #expect(throws: PGError.self) { try await pool.query("SELECT 1") }
+        #expect(error?.kind == .connectionLost)
+        #expect(error?.sqlState == nil || error?.sqlState?.hasPrefix("57P") == true)
+        let replacement = try await pool.withConnection { connection in connection.backendPID }
+        #expect(replacement != victim)
+        #expect(pool.statistics.open == 1)
+    }
+
+    @Test func anUnreachableServerIsConnectionFailed() async throws {
+        var configuration = PGConnectionConfiguration(parameters: [("host", "/nonexistent-muster-socket-dir"), ("dbname", "x")])
+        configuration.connectTimeoutSeconds = 1
+        let pool = PGPool(configuration: PGPoolConfiguration(connection: configuration, maxConnections: 1), logger: Logger(label: "test"))
+        defer { Task { try await pool.shutdown() } }
+        let error = await #expect(throws: PGError.self) { try await pool.query("SELECT 1") }
+        #expect(error?.kind == .connectionFailed)
+        #expect(error?.isUnavailable == true)
+        // The failed attempt gave its slot back.
+        #expect(pool.statistics.open == 0)
+    }
+
+    @Test func aClosedPoolRefusesLeases() async throws {
+        let pool = try TestCluster.makePool(maxConnections: 1)
+        try await pool.query("SELECT 1")
+        try await pool.shutdown()
+        let error = await #expect(throws: PGError.self) { try await pool.query("SELECT 1") }
+        #expect(error?.kind == .poolClosed)
+    }
+
+    @Test func statementTimeoutCancelsLongQueries() async throws {
+        var configuration = try TestCluster.makeDatabase()
+        configuration.statementTimeoutMilliseconds = 100
+        let pool = PGPool(configuration: PGPoolConfiguration(connection: configuration), logger: Logger(label: "test"))
+        defer { Task { try await pool.shutdown() } }
+        let error = await #expect(throws: PGError.self) { try await pool.query("SELECT pg_sleep(2)") }
+        #expect(error?.kind == .queryCanceled)
+    }
+
+    @Test func connectionStringsAreRedactedForLogs() {
+        #expect(PGConnectionConfiguration(url: "postgresql://muster:s3cret@db.internal:5432/muster").redacted
+            == "dbname=postgresql://muster:***@db.internal:5432/muster")
+        #expect(PGConnectionConfiguration(parameters: [("user", "u"), ("password", "p")]).redacted == "user=u password=***")
+    }
+}

@@ -1,0 +1,89 @@
+import Logging
+import MusterClient
+import MusterCore
+import MusterPQ
+import MusterTestSupport
+import NIOCore
+import Testing
+
+/// Connection limits, idle timeouts and graceful shutdown.
+@Suite struct LimitsAndShutdownTests {
+    @Test func connectionsOverTheLimitGetBusyAndAreClosed() async throws {
+        try await withTestServer(configure: { $0.maxConnections = 3 }) { server in
+            var clients: [MusterClient] = []
+            for _ in 0..<3 {
+                let client = try await server.connect()
+                #expect(try await client.send("PING").payload == "PONG")
+                clients.append(client)
+            }
+            let extra = try await server.connect()
+            let busy = try await extra.readResponse()
+            #expect(busy.errorCode == "BUSY")
+            #expect(busy.errorMessage == "too many connections (limit 3); try again later")
+            #expect(await extra.readLine() == nil)
+            // A slot that frees up can be used again.
+            await clients.removeLast().close()
+            var admitted = false
+            for _ in 0..<50 where !admitted {
+                let retry = try await server.connect()
+                try await retry.write("PING")
+                if try await retry.readResponse().payload == "PONG" { admitted = true }
+                await retry.close()
+                if !admitted { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(admitted)
+            for client in clients { await client.close() }
+        }
+    }
+
+    @Test func anIdleConnectionIsTimedOut() async throws {
+        try await withTestServer(configure: { $0.idleTimeout = .milliseconds(300) }) { server in
+            let client = try await server.connect()
+            #expect(try await client.send("PING").payload == "PONG")
+            let timeout = try await client.readResponse()
+            #expect(timeout.errorCode == "TIMEOUT")
+            #expect(await client.readLine() == nil)
+        }
+    }
+
+    @Test func aSlowlorisThatNeverFinishesALineIsTimedOut() async throws {
+        try await withTestServer(configure: { $0.idleTimeout = .milliseconds(400) }) { server in
+            let client = try await server.connect()
+            let dribble = Task {
+                for byte in Array("AUTH mst_slowly_forever".utf8) {
+                    try? await client.writeRaw([byte])
+                    try? await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            #expect(try await client.readResponse().errorCode == "TIMEOUT")
+            #expect(await client.readLine() == nil)
+            dribble.cancel()
+        }
+    }
+
+    @Test func gracefulShutdownAnswersWhatWasInFlightThenCloses() async throws {
+        try await withTestServer { server in
+            let token = try await server.makeToken(role: .admin)
+            // Hold a lock that AUTH needs, so its command is in flight when shutdown starts.
+            let blocker = try PGConnection.connect(server.pool.configuration.connection, logger: Logger(label: "test"))
+            defer { blocker.close() }
+            try blocker.executeScript("BEGIN; LOCK TABLE api_tokens IN ACCESS EXCLUSIVE MODE")
+            let client = try await server.connect()
+            try await client.writeRaw(Array("AUTH \(token)\nPING\n".utf8))
+            try await Task.sleep(for: .milliseconds(200))
+            let shutdown = Task { await server.shutdown() }
+            try await Task.sleep(for: .milliseconds(300))
+            // New connections are no longer accepted.
+            await #expect(throws: (any Error).self) {
+                let late = try await server.connect()
+                _ = try await late.send("PING")
+            }
+            try blocker.executeScript("COMMIT")
+            let auth = try await client.readResponse()
+            #expect(auth.isOK, "\(auth)")
+            #expect(try await client.readResponse().payload == "PONG")
+            #expect(await client.readLine() == nil)
+            await shutdown.value
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Logging
+import MusterCluster
+import MusterPQ
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The throwaway PostgreSQL cluster of one test run: started in a temporary directory the first time a test asks
+/// for a database (as the `postgres` OS user when the tests run as root), stopped and deleted when the test
+/// process exits. Each test gets a database of its own in it, so tests may run in parallel.
+///
+/// If the cluster cannot start, every test that needs it fails with the reason: integration tests never skip.
+public enum TestCluster {
+    private static let started: Result<EmbeddedCluster, any Error> = {
+        do {
+            var template = Array("/tmp/muster-test-XXXXXX".utf8CString)
+            guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
+                throw ClusterError("cannot create a temporary directory for the test cluster")
+            }
+            let directory = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            _ = chmod(directory, 0o755)
+            let cluster = try EmbeddedCluster(directory: directory + "/cluster", database: "postgres")
+            try cluster.start(logger: Logger(label: "muster.test-cluster"))
+            clusterForExit = cluster
+            atexit {
+                guard let cluster = TestCluster.clusterForExit else { return }
+                try? cluster.kill(logger: Logger(label: "muster.test-cluster"))
+                let parent = URL(fileURLWithPath: cluster.directory).deletingLastPathComponent().path
+                try? FileManager.default.removeItem(atPath: parent)
+            }
+            return .success(cluster)
+        } catch {
+            return .failure(error)
+        }
+    }()
+
+    nonisolated(unsafe) static var clusterForExit: EmbeddedCluster?
+
+    /// The cluster, started on first use.
+    public static func cluster() throws -> EmbeddedCluster {
+        try started.get()
+    }
+
+    private static let counter = Counter()
+
+    /// Creates an empty database for one test and returns how to connect to it.
+    public static func makeDatabase() throws -> PGConnectionConfiguration {
+        let cluster = try cluster()
+        let name = "t_\(getpid())_\(counter.next())"
+        let maintenance = try PGConnection.connect(cluster.connection, logger: Logger(label: "muster.test-cluster"))
+        defer { maintenance.close() }
+        // The name is generated above from digits; identifiers cannot be parameters.
+        try maintenance.executeScript("CREATE DATABASE \(name)")
+        return cluster.connection.database(name)
+    }
+
+    /// A pool on a fresh database.
+    public static func makePool(maxConnections: Int = 4, logger: Logger = Logger(label: "muster.test")) throws -> PGPool {
+        PGPool(
+            configuration: PGPoolConfiguration(connection: try makeDatabase(), maxConnections: maxConnections),
+            logger: logger)
+    }
+}
+
+final class Counter: Sendable {
+    private let value = Mutex(0)
+    func next() -> Int { value.withLock { $0 += 1; return $0 } }
+}
+
+import Synchronization

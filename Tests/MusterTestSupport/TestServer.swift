@@ -1,0 +1,98 @@
+import Logging
+import MusterClient
+import MusterCore
+import MusterPQ
+import MusterRuntime
+import MusterServer
+import MusterStore
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// A real musterd server, in this process, on a fresh database and an ephemeral loopback port.
+public struct TestServer: Sendable {
+    public let port: Int
+    public let pool: PGPool
+    public let server: MusterServer
+    let group: ServiceGroup
+
+    /// A new client connection.
+    public func connect() async throws -> MusterClient {
+        try await MusterClient.connect(host: "127.0.0.1", port: port)
+    }
+
+    /// A new client connection, authenticated with a new token of this role and scope.
+    public func connect(role: Role, state: String? = nil, name: String = "test") async throws -> MusterClient {
+        let token = try await makeToken(role: role, state: state, name: name)
+        let client = try await connect()
+        let reply = try await client.send("AUTH \(token)")
+        guard reply.isOK else { throw TestSupportError("AUTH failed: \(reply)") }
+        return client
+    }
+
+    /// Creates a token directly in the database; returns its secret.
+    public func makeToken(role: Role, state: String? = nil, name: String = "test") async throws -> String {
+        let jurisdiction = state.flatMap { Jurisdiction($0) }
+        return try await pool.withConnection { connection in
+            try TokenStore().create(connection, name: name, role: role, state: jurisdiction, facilityID: nil).secret
+        }
+    }
+
+    /// Starts graceful shutdown (as SIGTERM would).
+    public func shutdown() async {
+        await group.triggerGracefulShutdown()
+    }
+}
+
+/// Runs `body` against a fresh in-process server, then shuts the server down gracefully.
+///
+/// - Parameters:
+///   - configure: adjusts the server configuration (port is always ephemeral).
+///   - database: a database to use instead of a fresh one (for example an unreachable one).
+public func withTestServer(
+    configure: (inout ServerConfiguration) -> Void = { _ in },
+    database: PGConnectionConfiguration? = nil,
+    migrate: Bool = true,
+    _ body: @Sendable (TestServer) async throws -> Void
+) async throws {
+    var logger = Logger(label: "muster.test-server")
+    logger.logLevel = .warning
+    var configuration = ServerConfiguration()
+    configuration.host = "127.0.0.1"
+    configuration.port = 0
+    configure(&configuration)
+    let connection = try database ?? TestCluster.makeDatabase()
+    var poolConfiguration = PGPoolConfiguration(connection: connection, maxConnections: 4, checkoutTimeout: .seconds(2))
+    poolConfiguration.connection.connectTimeoutSeconds = 2
+    let pool = PGPool(configuration: poolConfiguration, logger: logger)
+    if migrate {
+        try await DatabaseStartup.prepare(
+            pool: pool, migrationsDirectory: RepositoryPaths.migrations, applyMigrations: true, logger: logger)
+    }
+    let (addresses, addressContinuation) = AsyncStream.makeStream(of: SocketAddress.self)
+    let server = MusterServer(
+        configuration: configuration, services: ServerServices(pool: pool, logger: logger),
+        onListening: { address in
+            addressContinuation.yield(address)
+            addressContinuation.finish()
+        })
+    let group = ServiceGroup(
+        configuration: .init(services: [.init(service: pool), .init(service: server)], logger: logger))
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        var iterator = addresses.makeAsyncIterator()
+        guard let address = await iterator.next(), let port = address.port else {
+            throw TestSupportError("the test server did not start listening")
+        }
+        let testServer = TestServer(port: port, pool: pool, server: server, group: group)
+        do {
+            try await body(testServer)
+        } catch {
+            await group.triggerGracefulShutdown()
+            try? await tasks.waitForAll()
+            throw error
+        }
+        await group.triggerGracefulShutdown()
+        try await tasks.waitForAll()
+    }
+}
