@@ -47,11 +47,13 @@ let package = Package(
         ),
         // Domain values shared by server and tools: roles, identities, jurisdictions.
         .target(name: "MusterCore", swiftSettings: strict),
+        // The volunteer registry's domain: records, validation, credential levels. Pure; no database.
+        .target(name: "MusterRegistry", dependencies: ["MusterCore"], swiftSettings: strict),
         // Schema-aware storage: migrations runner and the API-token store.
         .target(
             name: "MusterStore",
             dependencies: [
-                "MusterPQ", "MusterCore",
+                "MusterPQ", "MusterCore", "MusterRegistry",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -143,6 +145,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(name: "MusterRegistryTests", dependencies: ["MusterRegistry", "MusterCore"], swiftSettings: strict),
         .testTarget(name: "MusterPQTests", dependencies: ["MusterPQ", "MusterTestSupport"], swiftSettings: strict),
         .testTarget(name: "MusterStoreTests", dependencies: ["MusterStore", "MusterTestSupport"], swiftSettings: strict),
         .testTarget(name: "MusterClusterTests", dependencies: ["MusterCluster", "MusterPQ", "MusterTestSupport"], swiftSettings: strict),
