@@ -69,7 +69,7 @@ let package = Package(
         .target(
             name: "MusterServer",
             dependencies: [
-                "MusterPQ", "MusterProtocol", "MusterCore", "MusterStore",
+                "MusterPQ", "MusterProtocol", "MusterCore", "MusterStore", "MusterRegistry",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),

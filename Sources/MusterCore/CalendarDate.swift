@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A calendar day with no time and no time zone, written `YYYY-MM-DD` (ISO 8601).
 ///
 /// Emergency orders, licence lapses and availability windows are all whole days; this type keeps them
@@ -113,5 +119,14 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
+    }
+}
+
+extension CalendarDate {
+    /// Today's date in UTC.
+    public static func today() -> CalendarDate {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return CalendarDate(daysSinceEpoch: Int(now.tv_sec) / 86_400)
     }
 }

@@ -29,14 +29,14 @@ public struct FieldErrors: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// Reads the fields of one JSON object, collecting errors with their paths, and rejecting fields it was not asked
 /// about (unknown fields are errors, never silently ignored).
-struct ObjectReader {
-    let path: String
+public struct ObjectReader {
+    public let path: String
     private let object: [String: JSONValue]
     private var read: Set<String> = []
     private(set) var errors: [FieldError] = []
 
     /// Reads `value` as an object at `path`; a non-object records an error and reads as empty.
-    init(_ value: JSONValue?, path: String, errors: inout [FieldError]) {
+    public init(_ value: JSONValue?, path: String, errors: inout [FieldError]) {
         self.path = path
         if case .object(let object) = value {
             self.object = object
@@ -46,25 +46,25 @@ struct ObjectReader {
         }
     }
 
-    func fieldPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    public func fieldPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
-    mutating func fail(_ key: String, _ rule: String) {
+    public mutating func fail(_ key: String, _ rule: String) {
         errors.append(FieldError(fieldPath(key), rule))
     }
 
     /// The raw value; nil when absent or null.
-    mutating func value(_ key: String) -> JSONValue? {
+    public mutating func value(_ key: String) -> JSONValue? {
         read.insert(key)
         guard let value = object[key], value != .null else { return nil }
         return value
     }
 
-    mutating func has(_ key: String) -> Bool {
+    public mutating func has(_ key: String) -> Bool {
         guard let value = object[key] else { return false }
         return value != .null
     }
 
-    mutating func string(_ key: String, required: Bool = false, maxLength: Int = 200) -> String? {
+    public mutating func string(_ key: String, required: Bool = false, maxLength: Int = 200) -> String? {
         guard let value = value(key) else {
             if required { fail(key, "required") }
             return nil
@@ -85,7 +85,7 @@ struct ObjectReader {
         return trimmed
     }
 
-    mutating func integer(_ key: String, required: Bool = false, range: ClosedRange<Int>) -> Int? {
+    public mutating func integer(_ key: String, required: Bool = false, range: ClosedRange<Int>) -> Int? {
         guard let value = value(key) else {
             if required { fail(key, "required") }
             return nil
@@ -101,7 +101,7 @@ struct ObjectReader {
         return int
     }
 
-    mutating func number(_ key: String, required: Bool = false, range: ClosedRange<Double>) -> Double? {
+    public mutating func number(_ key: String, required: Bool = false, range: ClosedRange<Double>) -> Double? {
         guard let value = value(key) else {
             if required { fail(key, "required") }
             return nil
@@ -121,7 +121,7 @@ struct ObjectReader {
         return number
     }
 
-    mutating func bool(_ key: String, required: Bool = false) -> Bool? {
+    public mutating func bool(_ key: String, required: Bool = false) -> Bool? {
         guard let value = value(key) else {
             if required { fail(key, "required") }
             return nil
@@ -133,7 +133,7 @@ struct ObjectReader {
         return flag
     }
 
-    mutating func date(_ key: String, required: Bool = false) -> CalendarDate? {
+    public mutating func date(_ key: String, required: Bool = false) -> CalendarDate? {
         guard let text = string(key, required: required, maxLength: 10) else { return nil }
         guard let date = CalendarDate(text) else {
             fail(key, "expected a date YYYY-MM-DD, got \"\(text)\"")
@@ -143,7 +143,7 @@ struct ObjectReader {
     }
 
     /// A value from a fixed vocabulary.
-    mutating func token<T: RawRepresentable & CaseIterable>(_ key: String, _ type: T.Type, required: Bool = false) -> T?
+    public mutating func token<T: RawRepresentable & CaseIterable>(_ key: String, _ type: T.Type, required: Bool = false) -> T?
     where T.RawValue == String {
         guard let text = string(key, required: required, maxLength: 64) else { return nil }
         guard let value = T(rawValue: text) else {
@@ -154,7 +154,7 @@ struct ObjectReader {
     }
 
     /// An array whose elements are read by `element` with their index in the path.
-    mutating func array<T>(
+    public mutating func array<T>(
         _ key: String, maxCount: Int, _ element: (JSONValue, String, inout [FieldError]) -> T?
     ) -> [T]? {
         guard let value = value(key) else { return nil }
@@ -174,7 +174,7 @@ struct ObjectReader {
     }
 
     /// A nested object, read by `body`; its errors join ours.
-    mutating func object<T>(_ key: String, required: Bool = false, _ body: (inout ObjectReader) -> T?) -> T? {
+    public mutating func object<T>(_ key: String, required: Bool = false, _ body: (inout ObjectReader) -> T?) -> T? {
         guard let value = value(key) else {
             if required { fail(key, "required") }
             return nil
@@ -187,7 +187,7 @@ struct ObjectReader {
     }
 
     /// Errors so far plus one for every field present but never read.
-    func finish() -> [FieldError] {
+    public func finish() -> [FieldError] {
         var all = errors
         for key in object.keys.sorted() where !read.contains(key) {
             all.append(FieldError(fieldPath(key), "unknown field"))

@@ -54,3 +54,26 @@ public enum JSONValue: Sendable, Equatable, Decodable {
         }
     }
 }
+
+extension JSONValue {
+    /// Applies a JSON merge patch (RFC 7386): objects merge key by key, `null` removes a key, anything else
+    /// replaces.
+    public func merging(patch: JSONValue) -> JSONValue {
+        guard case .object(let changes) = patch else { return patch }
+        var base: [String: JSONValue]
+        if case .object(let object) = self { base = object } else { base = [:] }
+        for (key, change) in changes {
+            if change == .null {
+                base.removeValue(forKey: key)
+            } else {
+                base[key] = (base[key] ?? .null).merging(patch: change)
+            }
+        }
+        return .object(base)
+    }
+
+    /// Encodes any `Encodable` value into a `JSONValue`.
+    public static func from(_ value: some Encodable) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
+    }
+}

@@ -58,12 +58,22 @@ public struct CommandResult: Sendable {
 public struct ServerServices: Sendable {
     public let pool: PGPool
     public let tokens: TokenStore
+    public let volunteers: VolunteerStore
+    public let audit: AuditLog
     public let logger: Logger
+    /// Today's date; the registry's dates (expiry, availability) are judged against it.
+    public let today: @Sendable () -> CalendarDate
 
-    public init(pool: PGPool, tokens: TokenStore = TokenStore(), logger: Logger) {
+    public init(
+        pool: PGPool, tokens: TokenStore = TokenStore(), logger: Logger,
+        today: @escaping @Sendable () -> CalendarDate = { CalendarDate.today() }
+    ) {
         self.pool = pool
         self.tokens = tokens
+        self.volunteers = VolunteerStore()
+        self.audit = AuditLog()
         self.logger = logger
+        self.today = today
     }
 }
 

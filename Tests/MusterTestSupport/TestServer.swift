@@ -53,6 +53,7 @@ public func withTestServer(
     configure: (inout ServerConfiguration) -> Void = { _ in },
     database: PGConnectionConfiguration? = nil,
     migrate: Bool = true,
+    today: @escaping @Sendable () -> CalendarDate = { CalendarDate.today() },
     _ body: @Sendable (TestServer) async throws -> Void
 ) async throws {
     var logger = Logger(label: "muster.test-server")
@@ -71,7 +72,7 @@ public func withTestServer(
     }
     let (addresses, addressContinuation) = AsyncStream.makeStream(of: SocketAddress.self)
     let server = MusterServer(
-        configuration: configuration, services: ServerServices(pool: pool, logger: logger),
+        configuration: configuration, services: ServerServices(pool: pool, logger: logger, today: today),
         onListening: { address in
             addressContinuation.yield(address)
             addressContinuation.finish()

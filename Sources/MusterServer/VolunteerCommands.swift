@@ -1,0 +1,419 @@
+import Foundation
+import MusterCore
+import MusterPQ
+import MusterProtocol
+import MusterRegistry
+import MusterStore
+
+/// The registry commands: register, get, update, withdraw, verify, list, status.
+///
+/// Access: `admin` everywhere; a `state` token only for volunteers its own state registered. For a state token a
+/// volunteer outside its state, and one that does not exist, get the same `FORBIDDEN`, so nothing hints that a
+/// record exists elsewhere.
+enum VolunteerCommands {
+    static var all: [Command] { [register, get, update, withdraw, verify, list, status] }
+
+    static let stateRoles: CommandAccess = .roles([.admin, .state])
+
+    // MARK: - Shared pieces
+
+    /// The state a command is confined to: the token's own for `state`, nil (all) for `admin`.
+    static func scope(_ context: CommandContext) -> String? {
+        context.identity?.role == .admin ? nil : context.identity?.jurisdiction?.code
+    }
+
+    static func volunteerID(_ request: Request) throws -> Int64 {
+        guard let text = request.words.first, let id = Int64(text), id > 0 else {
+            throw CommandError.badRequest("id: expected a positive whole number, got \"\(request.words.first?.prefix(20) ?? "")\"")
+        }
+        return id
+    }
+
+    static func body(_ request: Request) throws -> JSONValue {
+        do {
+            return try JSONValue.parse(request.body ?? "{}")
+        } catch {
+            throw CommandError.badRequest(error.description)
+        }
+    }
+
+    /// Maps store refusals to protocol errors.
+    static func mapped<T>(_ context: CommandContext, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as VolunteerStoreError {
+            switch error {
+            case .notFound(let id):
+                if scope(context) != nil {
+                    throw CommandError.forbidden("volunteer \(id) is not in \(scope(context)!)'s registry")
+                }
+                throw CommandError.notFound("no volunteer \(id)")
+            case .refConflict(let id, let fields):
+                throw CommandError.conflict(
+                    "ref was registered before as volunteer \(id) with different content: \(fields.joined(separator: ", "))")
+            case .duplicate(let id, let state, let reason):
+                throw CommandError.conflict(
+                    "duplicate of volunteer \(id) registered in \(state) (\(reason))"
+                        + (scope(context).map { $0 == state } == false || scope(context) == nil
+                            ? "; if this is the same person registering in another state, send consentToShare: true to link the records"
+                            : ""))
+            case .invalidTransition(let from, let to):
+                throw CommandError.conflict("status cannot change from \(from.rawValue) to \(to.rawValue)")
+            case .withdrawn(let id):
+                throw CommandError.conflict("volunteer \(id) is withdrawn; its record can no longer change")
+            case .immutableField(let field):
+                throw CommandError.badRequest("\(field): cannot be changed")
+            }
+        } catch let error as FieldErrors {
+            throw CommandError.badRequest(error.description)
+        }
+    }
+
+    // MARK: - Views
+
+    struct RecordView: Encodable {
+        let id: Int64
+        let registeringState: String
+        let status: String
+        let credentialLevel: Int?
+        let credentialValidUntil: CalendarDate?
+        let linkedTo: Int64?
+        let createdAt: Date
+        let updatedAt: Date
+        let profile: VolunteerProfile
+        let verifications: [Verification]?
+
+        init(_ record: VolunteerRecord, verifications: [Verification]? = nil) {
+            id = record.id
+            registeringState = record.registeringState
+            status = record.status.rawValue
+            credentialLevel = record.credentialLevel
+            credentialValidUntil = record.credentialValidUntil
+            linkedTo = record.linkedTo
+            createdAt = record.createdAt
+            updatedAt = record.updatedAt
+            profile = record.profile
+            self.verifications = verifications
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, registeringState, status, credentialLevel, credentialValidUntil, linkedTo, createdAt, updatedAt
+            case profile, verifications
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(registeringState, forKey: .registeringState)
+            try c.encode(status, forKey: .status)
+            try c.encode(credentialLevel, forKey: .credentialLevel)
+            try c.encode(credentialValidUntil, forKey: .credentialValidUntil)
+            try c.encode(linkedTo, forKey: .linkedTo)
+            try c.encode(createdAt, forKey: .createdAt)
+            try c.encode(updatedAt, forKey: .updatedAt)
+            try c.encode(profile, forKey: .profile)
+            try c.encodeIfPresent(verifications, forKey: .verifications)
+        }
+    }
+
+    // MARK: - Commands
+
+    static let register = Command(
+        name: "VOLUNTEER.REGISTER", usage: "VOLUNTEER.REGISTER {registration}",
+        summary: "Registers a volunteer; idempotent by ref within the registering state.",
+        access: stateRoles, arguments: CommandArguments(body: .required),
+        body: .async { request, context in
+            var json = try body(request)
+            // `registeringState` chooses the state for an admin; a state token registers into its own state.
+            var registering = context.identity?.jurisdiction
+            if case .object(var object) = json, let given = object.removeValue(forKey: "registeringState") {
+                json = .object(object)
+                guard case .string(let code) = given, let jurisdiction = Jurisdiction(code) else {
+                    throw CommandError.badRequest("registeringState: expected a US state or territory code")
+                }
+                if let own = registering, own != jurisdiction {
+                    throw CommandError.forbidden("a \(own.code) token registers volunteers in \(own.code) only")
+                }
+                registering = jurisdiction
+            }
+            guard let state = registering else {
+                throw CommandError.badRequest("registeringState: required for an admin token")
+            }
+            let today = context.services.today()
+            let profile = try await mapped(context) { try VolunteerProfile.parse(json, today: today) }
+            let identity = context.identity!
+            let store = context.services.volunteers
+            let result = try await mapped(context) {
+                try await context.services.pool.withTransaction { connection in try store.register(connection, profile: profile, state: state, actor: identity, today: today) }
+            }
+            struct Registered: Encodable {
+                let id: Int64
+                let created: Bool
+            }
+            return CommandResult(.ok(JSONText.encode(Registered(id: result.id, created: result.created))))
+        })
+
+    static let get = Command(
+        name: "VOLUNTEER.GET", usage: "VOLUNTEER.GET <id>",
+        summary: "A volunteer's record with its verification history.",
+        access: stateRoles, arguments: CommandArguments(minWords: 1, maxWords: 1),
+        body: .async { request, context in
+            let id = try volunteerID(request)
+            let scope = scope(context)
+            let store = context.services.volunteers
+            let identity = context.identity
+            let view = try await context.services.pool.withTransaction { connection -> RecordView? in
+                guard let record = try store.get(connection, id: id, scope: scope) else { return nil }
+                // Reading contact details is audited.
+                try context.services.audit.record(
+                    connection, actor: identity, action: "volunteer.read", entity: "volunteer", entityID: id,
+                    state: record.registeringState, before: nil, after: nil)
+                return RecordView(record, verifications: try store.verifications(connection, id: id))
+            }
+            guard let view else { return try await mapped(context) { throw VolunteerStoreError.notFound(id) } }
+            return CommandResult(.ok(JSONText.encode(view)))
+        })
+
+    static let update = Command(
+        name: "VOLUNTEER.UPDATE", usage: "VOLUNTEER.UPDATE <id> {changes}",
+        summary: "Changes some fields (JSON merge patch; null removes); \"status\" moves the record (available, deployed).",
+        access: stateRoles, arguments: CommandArguments(minWords: 1, maxWords: 1, body: .required),
+        body: .async { request, context in
+            let id = try volunteerID(request)
+            var patch = try body(request)
+            var newStatus: VolunteerStatus?
+            if case .object(var object) = patch, let status = object.removeValue(forKey: "status") {
+                patch = .object(object)
+                guard case .string(let text) = status, let parsed = VolunteerStatus(rawValue: text) else {
+                    throw CommandError.badRequest(
+                        "status: unknown value (expected one of \(VolunteerStatus.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                guard parsed != .withdrawn else { throw CommandError.badRequest("status: use VOLUNTEER.WITHDRAW to withdraw") }
+                newStatus = parsed
+            }
+            let scope = scope(context)
+            let store = context.services.volunteers
+            let identity = context.identity!
+            let today = context.services.today()
+            let (patchValue, statusValue) = (patch, newStatus)
+            let record = try await mapped(context) {
+                try await context.services.pool.withTransaction { connection in
+                    try store.update(
+                        connection, id: id, scope: scope,
+                        change: { current in
+                            let merged = try JSONValue.from(current).merging(patch: patchValue)
+                            return try VolunteerProfile.parse(merged, today: today)
+                        }, status: statusValue, actor: identity, today: today)
+                }
+            }
+            return CommandResult(.ok(JSONText.encode(RecordView(record))))
+        })
+
+    static let withdraw = Command(
+        name: "VOLUNTEER.WITHDRAW", usage: "VOLUNTEER.WITHDRAW <id> [{\"reason\": text}]",
+        summary: "Withdraws a volunteer (final); they leave matching.",
+        access: stateRoles, arguments: CommandArguments(minWords: 1, maxWords: 1, body: .optional),
+        body: .async { request, context in
+            let id = try volunteerID(request)
+            var errors: [FieldError] = []
+            var reader = ObjectReader(try body(request), path: "", errors: &errors)
+            let reason = reader.string("reason", maxLength: 1000)
+            errors += reader.finish()
+            if !errors.isEmpty { throw CommandError.badRequest(FieldErrors(errors).description) }
+            let scope = scope(context)
+            let store = context.services.volunteers
+            let identity = context.identity!
+            let record = try await mapped(context) {
+                try await context.services.pool.withTransaction { connection in try store.withdraw(connection, id: id, scope: scope, reason: reason, actor: identity) }
+            }
+            return CommandResult(.ok(JSONText.encode(["id": "\(record.id)", "status": record.status.rawValue])))
+        })
+
+    static let verify = Command(
+        name: "VOLUNTEER.VERIFY", usage: "VOLUNTEER.VERIFY <id> {item, subject, outcome, source, reference, expires}",
+        summary: "Records a primary-source verification (append-only); the credential level is recomputed.",
+        access: stateRoles, arguments: CommandArguments(minWords: 1, maxWords: 1, body: .required),
+        body: .async { request, context in
+            let id = try volunteerID(request)
+            let parsed: (item: VerificationItem, subject: String, outcome: VerificationOutcome, source: String, reference: String, expires: CalendarDate?)
+            let verificationBody = try body(request)
+            do {
+                parsed = try VerificationRequest.parse(verificationBody)
+            } catch {
+                throw CommandError.badRequest(String(describing: error))
+            }
+            let input = VolunteerStore.VerificationInput(
+                item: parsed.item, subject: parsed.subject, outcome: parsed.outcome, source: parsed.source,
+                reference: parsed.reference, expires: parsed.expires)
+            let scope = scope(context)
+            let store = context.services.volunteers
+            let identity = context.identity!
+            let today = context.services.today()
+            let (verificationID, record) = try await mapped(context) {
+                try await context.services.pool.withTransaction { connection in try store.verify(connection, id: id, scope: scope, input: input, actor: identity, today: today) }
+            }
+            struct Verified: Encodable {
+                let verificationId: Int64
+                let credentialLevel: Int?
+                let status: String
+                enum CodingKeys: String, CodingKey { case verificationId, credentialLevel, status }
+                func encode(to encoder: any Encoder) throws {
+                    var c = encoder.container(keyedBy: CodingKeys.self)
+                    try c.encode(verificationId, forKey: .verificationId)
+                    try c.encode(credentialLevel, forKey: .credentialLevel)  // null when none
+                    try c.encode(status, forKey: .status)
+                }
+            }
+            return CommandResult(
+                .ok(JSONText.encode(Verified(verificationId: verificationID, credentialLevel: record.credentialLevel, status: record.status.rawValue))))
+        })
+
+    static let list = Command(
+        name: "VOLUNTEER.LIST", usage: "VOLUNTEER.LIST [{filters, limit, after}]",
+        summary: "Searches volunteers: one ROW each, then OK {count, next}; pass next as after for the next page.",
+        access: stateRoles, arguments: CommandArguments(body: .optional),
+        body: .async { request, context in
+            let (parsedFilter, after, limit) = try ListRequest.parse(try body(request))
+            var requested = parsedFilter
+            if let own = scope(context) {
+                if let asked = requested.state, asked != own {
+                    throw CommandError.forbidden("a \(own) token lists \(own)'s volunteers only")
+                }
+                requested.state = own
+            }
+            let filter = requested
+            let store = context.services.volunteers
+            let records = try await context.services.pool.withConnection { connection in
+                try store.list(connection, filter: filter, after: after, limit: limit + 1)
+            }
+            let page = Array(records.prefix(limit))
+            let next = records.count > limit ? page.last.map { ListRequest.cursor(after: $0.id) } : nil
+            let rows = page.map { JSONText.encode(SummaryView($0)) }
+            struct Summary: Encodable {
+                let count: Int
+                let next: String?
+                func encode(to encoder: any Encoder) throws {
+                    var c = encoder.container(keyedBy: CodingKeys.self)
+                    try c.encode(count, forKey: .count)
+                    try c.encode(next, forKey: .next)
+                }
+                enum CodingKeys: String, CodingKey { case count, next }
+            }
+            return CommandResult(.rows(rows, summary: JSONText.encode(Summary(count: rows.count, next: next))))
+        })
+
+    static let status = Command(
+        name: "VOLUNTEER.STATUS", usage: "VOLUNTEER.STATUS <id>",
+        summary: "Where a volunteer stands: awaiting verification (of what), verified, available, deployed, withdrawn.",
+        access: stateRoles, arguments: CommandArguments(minWords: 1, maxWords: 1),
+        body: .async { request, context in
+            let id = try volunteerID(request)
+            let scope = scope(context)
+            let store = context.services.volunteers
+            let today = context.services.today()
+            let answer = try await context.services.pool.withConnection { connection -> FunnelStatus? in
+                guard let record = try store.get(connection, id: id, scope: scope) else { return nil }
+                let assessment = CredentialAssessment.assess(
+                    profile: record.profile, verifications: try store.verifications(connection, id: id), on: today)
+                return FunnelStatus(record: record, assessment: assessment)
+            }
+            guard let answer else { return try await mapped(context) { throw VolunteerStoreError.notFound(id) } }
+            return CommandResult(.ok(JSONText.encode(answer)))
+        })
+
+}
+
+/// A volunteer's place in the funnel, in words a volunteer or a coordinator can act on.
+struct FunnelStatus: Encodable {
+    let id: Int64
+    let stage: String
+    let status: String
+    let credentialLevel: Int?
+    let awaitingVerificationOf: [String]
+    let message: String
+
+    enum CodingKeys: String, CodingKey { case id, stage, status, credentialLevel, awaitingVerificationOf, message }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(stage, forKey: .stage)
+        try c.encode(status, forKey: .status)
+        try c.encode(credentialLevel, forKey: .credentialLevel)
+        try c.encode(awaitingVerificationOf, forKey: .awaitingVerificationOf)
+        try c.encode(message, forKey: .message)
+    }
+
+    init(record: VolunteerRecord, assessment: CredentialAssessment) {
+        id = record.id
+        status = record.status.rawValue
+        credentialLevel = assessment.level
+        awaitingVerificationOf = assessment.missing
+        switch record.status {
+        case .withdrawn:
+            stage = "withdrawn"
+            message = "Withdrawn; no longer considered."
+        case .deployed:
+            stage = "deployed"
+            message = "Deployed."
+        case .available:
+            stage = "available"
+            message = "Verified at credential level \(assessment.level.map(String.init) ?? "-") and available for matching."
+        case .verified:
+            stage = "verified"
+            message = "Verified at credential level \(assessment.level.map(String.init) ?? "-"); not yet marked available."
+        case .registered:
+            stage = "awaiting_verification"
+            message = "Registered; awaiting verification of " + assessment.missing.joined(separator: ", ") + "."
+        }
+    }
+}
+
+/// A list row: who and what, without contact details.
+struct SummaryView: Encodable {
+    let id: Int64
+    let registeringState: String
+    let status: String
+    let credentialLevel: Int?
+    let category: String
+    let profession: String
+    let firstName: String
+    let lastName: String
+    let homeState: String
+    let skills: [Skill]
+    let availability: VolunteerProfile.Availability?
+
+    enum CodingKeys: String, CodingKey {
+        case id, registeringState, status, credentialLevel, category, profession, firstName, lastName, homeState, skills
+        case availability
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(registeringState, forKey: .registeringState)
+        try c.encode(status, forKey: .status)
+        try c.encode(credentialLevel, forKey: .credentialLevel)
+        try c.encode(category, forKey: .category)
+        try c.encode(profession, forKey: .profession)
+        try c.encode(firstName, forKey: .firstName)
+        try c.encode(lastName, forKey: .lastName)
+        try c.encode(homeState, forKey: .homeState)
+        try c.encode(skills, forKey: .skills)
+        try c.encode(availability, forKey: .availability)
+    }
+
+    init(_ record: VolunteerRecord) {
+        id = record.id
+        registeringState = record.registeringState
+        status = record.status.rawValue
+        credentialLevel = record.credentialLevel
+        category = record.profile.category.rawValue
+        profession = record.profile.profession.rawValue
+        firstName = record.profile.firstName
+        lastName = record.profile.lastName
+        homeState = record.profile.homeState
+        skills = record.profile.skills
+        availability = record.profile.availability
+    }
+}

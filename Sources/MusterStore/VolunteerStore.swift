@@ -1,0 +1,450 @@
+import Foundation
+import MusterCore
+import MusterPQ
+import MusterRegistry
+
+/// A stored volunteer: the registration plus what Muster derived and tracks.
+public struct VolunteerRecord: Sendable, Equatable {
+    public let id: Int64
+    public let registeringState: String
+    public let status: VolunteerStatus
+    public let credentialLevel: Int?
+    public let credentialValidUntil: CalendarDate?
+    public let linkedTo: Int64?
+    public let createdAt: Date
+    public let updatedAt: Date
+    public let profile: VolunteerProfile
+}
+
+/// Why a store operation was refused. The server maps each case to a protocol error.
+public enum VolunteerStoreError: Error, Sendable, Equatable {
+    /// The same `ref` was registered before with different content; the differing top-level fields.
+    case refConflict(existingID: Int64, fields: [String])
+    /// The same person is registered already (by NPI, licence, or name and date of birth).
+    case duplicate(existingID: Int64, state: String, reason: String)
+    /// No such volunteer within the caller's scope.
+    case notFound(Int64)
+    /// The status change is not allowed.
+    case invalidTransition(from: VolunteerStatus, to: VolunteerStatus)
+    /// The record is withdrawn and cannot change.
+    case withdrawn(Int64)
+    /// The update tried to change a field that cannot change.
+    case immutableField(String)
+}
+
+/// Filters for listing volunteers. Nil means "any".
+public struct VolunteerFilter: Sendable, Equatable {
+    public var state: String?
+    public var category: VolunteerCategory?
+    public var profession: Profession?
+    public var skill: Skill?
+    public var status: VolunteerStatus?
+    public var maxCredentialLevel: Int?
+    public var availableOn: CalendarDate?
+    public var near: (lat: Double, lon: Double, km: Double)?
+
+    public init() {}
+
+    public static func == (lhs: VolunteerFilter, rhs: VolunteerFilter) -> Bool {
+        lhs.state == rhs.state && lhs.category == rhs.category && lhs.profession == rhs.profession
+            && lhs.skill == rhs.skill && lhs.status == rhs.status && lhs.maxCredentialLevel == rhs.maxCredentialLevel
+            && lhs.availableOn == rhs.availableOn && lhs.near?.lat == rhs.near?.lat && lhs.near?.lon == rhs.near?.lon
+            && lhs.near?.km == rhs.near?.km
+    }
+}
+
+/// Reads and writes volunteer records. Every method runs on the caller's connection; callers wrap changes in a
+/// transaction so the audit row commits with the change.
+public struct VolunteerStore: Sendable {
+    let audit = AuditLog()
+
+    public init() {}
+
+    static func encode(_ profile: VolunteerProfile) -> PGJSON {
+        // Encoding a validated profile cannot fail.
+        try! PGJSON(encoding: profile)
+    }
+
+    // MARK: - Register
+
+    /// Registers a volunteer, idempotently by `(state, ref)`. Returns the id and whether it was created now.
+    ///
+    /// Serialised per person by transaction-scoped advisory locks on the de-duplication keys, so two concurrent
+    /// registrations of one person cannot both pass the duplicate check.
+    public func register(
+        _ connection: PGConnection, profile: VolunteerProfile, state: Jurisdiction, actor: Identity, today: CalendarDate
+    ) throws -> (id: Int64, created: Bool) {
+        var keys = ["ref|\(state.code)|\(profile.ref)"]
+        if let npi = profile.npi { keys.append("npi|\(npi)") }
+        for license in profile.licenses { keys.append("license|\(license.jurisdiction)|\(license.number.uppercased())") }
+        if let dob = profile.dateOfBirth { keys.append("person|\(profile.lastName.lowercased())|\(profile.firstName.lowercased())|\(dob)") }
+        for key in keys.sorted() { try connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(key), 0))") }
+
+        let existing = try connection.query(
+            "SELECT id, profile::text AS profile FROM volunteers WHERE registering_state = \(state.code) AND ref = \(profile.ref)")
+        if let row = existing.first {
+            let id: Int64 = try row.decode("id")
+            let stored = try Self.decodeProfile(try row.decode("profile", as: String.self))
+            if stored == profile { return (id, false) }
+            throw VolunteerStoreError.refConflict(existingID: id, fields: Self.differingFields(stored, profile))
+        }
+
+        var linkTo: Int64?
+        if let duplicate = try findDuplicate(connection, profile) {
+            if duplicate.state == state.code || !profile.consentToShare {
+                throw VolunteerStoreError.duplicate(existingID: duplicate.id, state: duplicate.state, reason: duplicate.reason)
+            }
+            linkTo = duplicate.id
+        }
+
+        let json = Self.encode(profile)
+        let inserted = try connection.query(
+            """
+            INSERT INTO volunteers (
+                registering_state, ref, category, profession, first_name, last_name, date_of_birth, email, phone,
+                home_state, lat, lon, npi, skills, available_from, available_to, max_travel_km, telehealth_only,
+                profile, linked_to, created_by)
+            VALUES (
+                \(state.code), \(profile.ref), \(profile.category.rawValue), \(profile.profession.rawValue),
+                \(profile.firstName), \(profile.lastName), \(profile.dateOfBirth), \(profile.email), \(profile.phone),
+                \(profile.homeState), \(profile.location?.lat), \(profile.location?.lon), \(profile.npi),
+                \(profile.skills.map(\.rawValue)), \(profile.availability?.from), \(profile.availability?.to),
+                \(profile.maxTravelKm), \(profile.telehealthOnly), \(json)::jsonb, \(linkTo), \(actor.tokenID))
+            RETURNING id
+            """)
+        let id: Int64 = try inserted[0].decode("id")
+        try writeLicenses(connection, id: id, profile: profile)
+        try audit.record(
+            connection, actor: actor, action: linkTo == nil ? "volunteer.register" : "volunteer.register-linked",
+            entity: "volunteer", entityID: id, state: state.code, before: nil, after: json)
+        return (id, true)
+    }
+
+    private func writeLicenses(_ connection: PGConnection, id: Int64, profile: VolunteerProfile) throws {
+        try connection.query("DELETE FROM volunteer_licenses WHERE volunteer_id = \(id)")
+        for (position, license) in profile.licenses.enumerated() {
+            try connection.query(
+                """
+                INSERT INTO volunteer_licenses (volunteer_id, position, jurisdiction, license_type, number, status, expires)
+                VALUES (\(id), \(position), \(license.jurisdiction), \(license.type), \(license.number),
+                        \(license.status.rawValue), \(license.expires))
+                """)
+        }
+    }
+
+    struct Duplicate {
+        let id: Int64
+        let state: String
+        let reason: String
+    }
+
+    private func findDuplicate(_ connection: PGConnection, _ profile: VolunteerProfile, excluding: Int64? = nil) throws -> Duplicate? {
+        func first(_ query: PGQuery, reason: String) throws -> Duplicate? {
+            guard let row = try connection.query(query).first else { return nil }
+            return Duplicate(id: try row.decode("id"), state: try row.decode("registering_state"), reason: reason)
+        }
+        let skip = excluding ?? 0
+        if let npi = profile.npi,
+            let found = try first(
+                "SELECT id, registering_state FROM volunteers WHERE npi = \(npi) AND id <> \(skip) AND linked_to IS NULL ORDER BY id LIMIT 1",
+                reason: "same NPI")
+        {
+            return found
+        }
+        for license in profile.licenses {
+            if let found = try first(
+                """
+                SELECT v.id, v.registering_state FROM volunteer_licenses l JOIN volunteers v ON v.id = l.volunteer_id
+                WHERE l.jurisdiction = \(license.jurisdiction) AND upper(l.number) = \(license.number.uppercased())
+                  AND v.id <> \(skip) AND v.linked_to IS NULL
+                ORDER BY v.id LIMIT 1
+                """, reason: "same licence \(license.jurisdiction) \(license.number)")
+            {
+                return found
+            }
+        }
+        if let dob = profile.dateOfBirth,
+            let found = try first(
+                """
+                SELECT id, registering_state FROM volunteers
+                WHERE lower(last_name) = \(profile.lastName.lowercased()) AND lower(first_name) = \(profile.firstName.lowercased())
+                  AND date_of_birth = \(dob) AND id <> \(skip) AND linked_to IS NULL
+                ORDER BY id LIMIT 1
+                """, reason: "same name and date of birth")
+        {
+            return found
+        }
+        return nil
+    }
+
+    // MARK: - Read
+
+    static let columns = """
+        id, registering_state, status, credential_level, credential_valid_until, linked_to, created_at, updated_at,
+        profile::text AS profile
+        """
+
+    /// A volunteer within `scope` (a state code, or nil for every state).
+    public func get(_ connection: PGConnection, id: Int64, scope: String?, forUpdate: Bool = false) throws -> VolunteerRecord? {
+        let rows = try connection.query(
+            """
+            SELECT \(unescaped: Self.columns) FROM volunteers
+            WHERE id = \(id) AND (\(scope)::text IS NULL OR registering_state = \(scope))
+            \(unescaped: forUpdate ? "FOR UPDATE" : "")
+            """)
+        return try rows.first.map(Self.record)
+    }
+
+    static func record(_ row: PGRow) throws -> VolunteerRecord {
+        let statusText: String = try row.decode("status")
+        guard let status = VolunteerStatus(rawValue: statusText) else {
+            throw PGError(.decoding, message: "unknown status \(statusText)")
+        }
+        return VolunteerRecord(
+            id: try row.decode("id"), registeringState: try row.decode("registering_state"), status: status,
+            credentialLevel: try row.decode("credential_level", as: Int?.self),
+            credentialValidUntil: try row.decode("credential_valid_until"), linkedTo: try row.decode("linked_to"),
+            createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"),
+            profile: try decodeProfile(try row.decode("profile")))
+    }
+
+    static func decodeProfile(_ text: String) throws -> VolunteerProfile {
+        try PGJSON(text: text).decode(VolunteerProfile.self)
+    }
+
+    /// All verifications of a volunteer, oldest first.
+    public func verifications(_ connection: PGConnection, id: Int64) throws -> [Verification] {
+        try connection.query(
+            """
+            SELECT id, item, subject, outcome, source, reference, verified_by_name, verified_at, expires
+            FROM verifications WHERE volunteer_id = \(id) ORDER BY verified_at, id
+            """
+        ).map { row in
+            Verification(
+                id: try row.decode("id"), item: VerificationItem(rawValue: try row.decode("item"))!,
+                subject: try row.decode("subject"), outcome: VerificationOutcome(rawValue: try row.decode("outcome"))!,
+                source: try row.decode("source"), reference: try row.decode("reference"),
+                verifiedBy: try row.decode("verified_by_name"), verifiedAt: try row.decode("verified_at"),
+                expires: try row.decode("expires"))
+        }
+    }
+
+    // MARK: - Change
+
+    /// Replaces a volunteer's registration (the caller has applied the partial update and validated the result) and
+    /// optionally moves its status; recomputes the credential level (licences may have changed).
+    public func update(
+        _ connection: PGConnection, id: Int64, scope: String?, change: (VolunteerProfile) throws -> VolunteerProfile,
+        status newStatus: VolunteerStatus?, actor: Identity, today: CalendarDate
+    ) throws -> VolunteerRecord {
+        guard let current = try get(connection, id: id, scope: scope, forUpdate: true) else {
+            throw VolunteerStoreError.notFound(id)
+        }
+        if current.status == .withdrawn { throw VolunteerStoreError.withdrawn(id) }
+        let profile = try change(current.profile)
+        if profile.ref != current.profile.ref { throw VolunteerStoreError.immutableField("ref") }
+        if let duplicate = try findDuplicate(connection, profile, excluding: id), current.linkedTo != duplicate.id {
+            throw VolunteerStoreError.duplicate(existingID: duplicate.id, state: duplicate.state, reason: duplicate.reason)
+        }
+        var status = current.status
+        if let newStatus, newStatus != current.status {
+            guard current.status.allowsManualTransition(to: newStatus), newStatus != .withdrawn else {
+                throw VolunteerStoreError.invalidTransition(from: current.status, to: newStatus)
+            }
+            status = newStatus
+        }
+        let json = Self.encode(profile)
+        try connection.query(
+            """
+            UPDATE volunteers SET
+                category = \(profile.category.rawValue), profession = \(profile.profession.rawValue),
+                first_name = \(profile.firstName), last_name = \(profile.lastName), date_of_birth = \(profile.dateOfBirth),
+                email = \(profile.email), phone = \(profile.phone), home_state = \(profile.homeState),
+                lat = \(profile.location?.lat), lon = \(profile.location?.lon), npi = \(profile.npi),
+                skills = \(profile.skills.map(\.rawValue)), available_from = \(profile.availability?.from),
+                available_to = \(profile.availability?.to), max_travel_km = \(profile.maxTravelKm),
+                telehealth_only = \(profile.telehealthOnly), profile = \(json)::jsonb, status = \(status.rawValue),
+                updated_at = now()
+            WHERE id = \(id)
+            """)
+        try writeLicenses(connection, id: id, profile: profile)
+        try reassess(connection, id: id, today: today, actor: actor)
+        let updated = try get(connection, id: id, scope: nil)!
+        try audit.record(
+            connection, actor: actor, action: "volunteer.update", entity: "volunteer", entityID: id,
+            state: current.registeringState, before: Self.auditJSON(current), after: Self.auditJSON(updated))
+        return updated
+    }
+
+    /// Withdraws a volunteer (final).
+    public func withdraw(_ connection: PGConnection, id: Int64, scope: String?, reason: String?, actor: Identity) throws -> VolunteerRecord {
+        guard let current = try get(connection, id: id, scope: scope, forUpdate: true) else {
+            throw VolunteerStoreError.notFound(id)
+        }
+        if current.status == .withdrawn { return current }
+        try connection.query(
+            "UPDATE volunteers SET status = 'withdrawn', withdrawn_at = now(), updated_at = now() WHERE id = \(id)")
+        let updated = try get(connection, id: id, scope: nil)!
+        struct Reason: Encodable { let status: String; let reason: String? }
+        try audit.record(
+            connection, actor: actor, action: "volunteer.withdraw", entity: "volunteer", entityID: id,
+            state: current.registeringState, before: try PGJSON(encoding: Reason(status: current.status.rawValue, reason: nil)),
+            after: try PGJSON(encoding: Reason(status: "withdrawn", reason: reason)))
+        return updated
+    }
+
+    /// What a state user records about one item.
+    public struct VerificationInput: Sendable {
+        public var item: VerificationItem
+        public var subject: String
+        public var outcome: VerificationOutcome
+        public var source: String
+        public var reference: String
+        public var expires: CalendarDate?
+
+        public init(item: VerificationItem, subject: String, outcome: VerificationOutcome, source: String, reference: String, expires: CalendarDate?) {
+            self.item = item
+            self.subject = subject
+            self.outcome = outcome
+            self.source = source
+            self.reference = reference
+            self.expires = expires
+        }
+    }
+
+    /// Appends a verification and recomputes the credential level and status.
+    public func verify(
+        _ connection: PGConnection, id: Int64, scope: String?, input: VerificationInput, actor: Identity, today: CalendarDate
+    ) throws -> (verificationID: Int64, record: VolunteerRecord) {
+        guard let current = try get(connection, id: id, scope: scope, forUpdate: true) else {
+            throw VolunteerStoreError.notFound(id)
+        }
+        if current.status == .withdrawn { throw VolunteerStoreError.withdrawn(id) }
+        let inserted = try connection.query(
+            """
+            INSERT INTO verifications (volunteer_id, item, subject, outcome, source, reference, verified_by, verified_by_name, expires)
+            VALUES (\(id), \(input.item.rawValue), \(input.subject), \(input.outcome.rawValue), \(input.source),
+                    \(input.reference), \(actor.tokenID), \(actor.name), \(input.expires))
+            RETURNING id
+            """)
+        let verificationID: Int64 = try inserted[0].decode("id")
+        try reassess(connection, id: id, today: today, actor: actor)
+        let updated = try get(connection, id: id, scope: nil)!
+        struct Entry: Encodable {
+            let item: String, subject: String, outcome: String, source: String, reference: String
+            let expires: CalendarDate?, credentialLevel: Int?, status: String
+        }
+        try audit.record(
+            connection, actor: actor, action: "volunteer.verify", entity: "volunteer", entityID: id,
+            state: current.registeringState,
+            before: try PGJSON(encoding: ["credentialLevel": current.credentialLevel.map(String.init) ?? "none", "status": current.status.rawValue]),
+            after: try PGJSON(
+                encoding: Entry(
+                    item: input.item.rawValue, subject: input.subject, outcome: input.outcome.rawValue, source: input.source,
+                    reference: input.reference, expires: input.expires, credentialLevel: updated.credentialLevel,
+                    status: updated.status.rawValue)))
+        return (verificationID, updated)
+    }
+
+    /// Recomputes a volunteer's credential level from its verifications on `today`; moves `registered` to `verified`
+    /// when a level appears, and `verified`/`available` back to `registered` when it is lost.
+    @discardableResult
+    public func reassess(_ connection: PGConnection, id: Int64, today: CalendarDate, actor: Identity?) throws -> CredentialAssessment {
+        guard let record = try get(connection, id: id, scope: nil) else { throw VolunteerStoreError.notFound(id) }
+        let assessment = CredentialAssessment.assess(
+            profile: record.profile, verifications: try verifications(connection, id: id), on: today)
+        var status = record.status
+        if assessment.level != nil, status == .registered { status = .verified }
+        if assessment.level == nil, status == .verified || status == .available { status = .registered }
+        if assessment.level != record.credentialLevel || status != record.status
+            || assessment.validUntil != record.credentialValidUntil
+        {
+            try connection.query(
+                """
+                UPDATE volunteers SET credential_level = \(assessment.level), credential_valid_until = \(assessment.validUntil),
+                    status = \(status.rawValue), updated_at = now()
+                WHERE id = \(id)
+                """)
+        }
+        return assessment
+    }
+
+    /// Reassesses every volunteer whose credential level lapses on or before `today` (the expiry watch).
+    /// Returns how many were reassessed.
+    public func reassessExpired(_ connection: PGConnection, today: CalendarDate) throws -> Int {
+        let ids = try connection.query(
+            "SELECT id FROM volunteers WHERE credential_valid_until < \(today) AND status <> 'withdrawn' ORDER BY id"
+        ).map { try $0.decode("id", as: Int64.self) }
+        for id in ids {
+            let before = try get(connection, id: id, scope: nil)
+            try reassess(connection, id: id, today: today, actor: nil)
+            let after = try get(connection, id: id, scope: nil)
+            try audit.record(
+                connection, actor: nil, action: "volunteer.credential-expired", entity: "volunteer", entityID: id,
+                state: before?.registeringState,
+                before: try PGJSON(encoding: ["credentialLevel": before?.credentialLevel.map(String.init) ?? "none"]),
+                after: try PGJSON(encoding: ["credentialLevel": after?.credentialLevel.map(String.init) ?? "none"]))
+        }
+        return ids.count
+    }
+
+    // MARK: - List
+
+    /// Volunteers matching `filter` with ids above `after`, in id order; at most `limit`.
+    ///
+    /// Keyset pagination on the primary key: rows added while a client pages through appear once (at the end if
+    /// their id is higher), and no row is skipped or repeated.
+    public func list(_ connection: PGConnection, filter: VolunteerFilter, after: Int64, limit: Int) throws -> [VolunteerRecord] {
+        let near = filter.near
+        // A bounding box first (index-friendly), then the exact great-circle distance.
+        let latDelta = near.map { $0.km / 111.0 }
+        let lonDelta = near.map { $0.km / max(1, 111.0 * cos($0.lat * .pi / 180)) }
+        return try connection.query(
+            """
+            SELECT \(unescaped: Self.columns) FROM volunteers
+            WHERE id > \(after)
+              AND (\(filter.state)::text IS NULL OR registering_state = \(filter.state))
+              AND (\(filter.category?.rawValue)::text IS NULL OR category = \(filter.category?.rawValue))
+              AND (\(filter.profession?.rawValue)::text IS NULL OR profession = \(filter.profession?.rawValue))
+              AND (\(filter.skill?.rawValue)::text IS NULL OR skills @> ARRAY[\(filter.skill?.rawValue)::text])
+              AND (\(filter.status?.rawValue)::text IS NULL OR status = \(filter.status?.rawValue))
+              AND (\(filter.maxCredentialLevel)::int IS NULL OR credential_level <= \(filter.maxCredentialLevel))
+              AND (\(filter.availableOn)::date IS NULL
+                   OR (available_from <= \(filter.availableOn) AND available_to >= \(filter.availableOn)))
+              AND (\(near?.lat)::float8 IS NULL OR (
+                   lat BETWEEN \(near?.lat)::float8 - \(latDelta)::float8 AND \(near?.lat)::float8 + \(latDelta)::float8
+                   AND lon BETWEEN \(near?.lon)::float8 - \(lonDelta)::float8 AND \(near?.lon)::float8 + \(lonDelta)::float8
+                   AND 2 * 6371.0 * asin(least(1, sqrt(
+                       sin(radians(lat - \(near?.lat)::float8) / 2) ^ 2
+                       + cos(radians(\(near?.lat)::float8)) * cos(radians(lat)) * sin(radians(lon - \(near?.lon)::float8) / 2) ^ 2
+                   ))) <= \(near?.km)::float8))
+            ORDER BY id
+            LIMIT \(limit)
+            """
+        ).map(Self.record)
+    }
+
+    /// A small JSON view of a record for the audit log.
+    static func auditJSON(_ record: VolunteerRecord) -> PGJSON {
+        struct View: Encodable {
+            let status: String
+            let credentialLevel: Int?
+            let profile: VolunteerProfile
+        }
+        return try! PGJSON(encoding: View(status: record.status.rawValue, credentialLevel: record.credentialLevel, profile: record.profile))
+    }
+
+    /// Top-level fields whose values differ between two registrations.
+    static func differingFields(_ a: VolunteerProfile, _ b: VolunteerProfile) -> [String] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        guard let left = try? JSONSerialization.jsonObject(with: encoder.encode(a)) as? [String: Any],
+            let right = try? JSONSerialization.jsonObject(with: encoder.encode(b)) as? [String: Any]
+        else { return [] }
+        return Set(left.keys).union(right.keys).sorted().filter { key in
+            let l = left[key].flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys, .fragmentsAllowed]) }
+            let r = right[key].flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys, .fragmentsAllowed]) }
+            return l != r
+        }
+    }
+}
