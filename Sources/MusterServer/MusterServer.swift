@@ -36,7 +36,7 @@ public final class MusterServer: Service, Sendable {
 
     /// Every command musterd serves.
     public static var standardCommands: CommandRegistry {
-        CommandRegistry(SessionCommands.all + VolunteerCommands.all)
+        CommandRegistry(SessionCommands.all + VolunteerCommands.all + ReportCommands.all)
     }
 
     /// Connections open now.

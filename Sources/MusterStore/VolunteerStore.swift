@@ -448,3 +448,74 @@ public struct VolunteerStore: Sendable {
         }
     }
 }
+
+// MARK: - Reports
+
+/// One row of the funnel: counts at each stage for one category and profession.
+public struct FunnelRow: Sendable, Equatable, Codable {
+    public let category: String
+    public let profession: String
+    /// Every record not withdrawn.
+    public let registered: Int
+    /// With a credential level (verified, available or deployed).
+    public let verified: Int
+    public let available: Int
+    public let deployed: Int
+    public let withdrawn: Int
+}
+
+/// A volunteer whose credential level lapses soon.
+public struct ExpiringVolunteer: Sendable, Equatable, Codable {
+    public let id: Int64
+    public let registeringState: String
+    public let firstName: String
+    public let lastName: String
+    public let credentialLevel: Int?
+    public let credentialValidUntil: CalendarDate
+}
+
+extension VolunteerStore {
+    /// Funnel counts per category and profession, for one state or all.
+    public func funnel(_ connection: PGConnection, state: String?) throws -> [FunnelRow] {
+        try connection.query(
+            """
+            SELECT category, profession,
+                   count(*) FILTER (WHERE status <> 'withdrawn') AS registered,
+                   count(*) FILTER (WHERE status IN ('verified', 'available', 'deployed') AND credential_level IS NOT NULL) AS verified,
+                   count(*) FILTER (WHERE status = 'available') AS available,
+                   count(*) FILTER (WHERE status = 'deployed') AS deployed,
+                   count(*) FILTER (WHERE status = 'withdrawn') AS withdrawn
+            FROM volunteers
+            WHERE \(state)::text IS NULL OR registering_state = \(state)
+            GROUP BY category, profession
+            ORDER BY category, profession
+            """
+        ).map { row in
+            FunnelRow(
+                category: try row.decode("category"), profession: try row.decode("profession"),
+                registered: try row.decode("registered"), verified: try row.decode("verified"),
+                available: try row.decode("available"), deployed: try row.decode("deployed"),
+                withdrawn: try row.decode("withdrawn"))
+        }
+    }
+
+    /// Volunteers whose credential level lapses on or before `until`, soonest first.
+    public func expiring(_ connection: PGConnection, state: String?, until: CalendarDate, limit: Int) throws -> [ExpiringVolunteer] {
+        try connection.query(
+            """
+            SELECT id, registering_state, first_name, last_name, credential_level, credential_valid_until
+            FROM volunteers
+            WHERE credential_valid_until <= \(until) AND status <> 'withdrawn'
+              AND (\(state)::text IS NULL OR registering_state = \(state))
+            ORDER BY credential_valid_until, id
+            LIMIT \(limit)
+            """
+        ).map { row in
+            ExpiringVolunteer(
+                id: try row.decode("id"), registeringState: try row.decode("registering_state"),
+                firstName: try row.decode("first_name"), lastName: try row.decode("last_name"),
+                credentialLevel: try row.decode("credential_level", as: Int?.self),
+                credentialValidUntil: try row.decode("credential_valid_until"))
+        }
+    }
+}

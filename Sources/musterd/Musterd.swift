@@ -84,6 +84,7 @@ struct Musterd: AsyncParsableCommand {
         var runnable: [any Service] = []
         if let cluster = target.ownedCluster { runnable.append(EmbeddedClusterService(cluster: cluster, logger: logger)) }
         runnable.append(pool)
+        runnable.append(ExpiryWatch(pool: pool, logger: logger))
         runnable.append(MusterServer(configuration: server, services: services))
         let group = ServiceGroup(
             configuration: .init(

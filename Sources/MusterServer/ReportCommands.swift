@@ -1,0 +1,113 @@
+import Foundation
+import MusterCore
+import MusterProtocol
+import MusterRegistry
+import MusterStore
+
+/// Reports for state departments and admins: the funnel, expiring credentials, the audit log.
+enum ReportCommands {
+    static var all: [Command] { [funnel, expiring, audit] }
+
+    /// Reads an optional `state` for a report; a state token may only name its own.
+    static func reportState(_ reader: inout ObjectReader, _ context: CommandContext) throws -> String? {
+        let own = VolunteerCommands.scope(context)
+        guard let text = reader.string("state", maxLength: 2) else { return own }
+        guard let code = Jurisdiction(text)?.code else {
+            reader.fail("state", "unknown US state or territory \"\(text)\"")
+            return own
+        }
+        if let own, own != code { throw CommandError.forbidden("a \(own) token reports on \(own) only") }
+        return code
+    }
+
+    static func readBody(_ request: Request, _ read: (inout ObjectReader) throws -> Void) throws {
+        var errors: [FieldError] = []
+        var reader = ObjectReader(try VolunteerCommands.body(request), path: "", errors: &errors)
+        try read(&reader)
+        errors += reader.finish()
+        if !errors.isEmpty { throw CommandError.badRequest(FieldErrors(errors).description) }
+    }
+
+    static let funnel = Command(
+        name: "VOLUNTEER.FUNNEL", usage: "VOLUNTEER.FUNNEL [{\"state\": code}]",
+        summary: "Counts per category and profession: registered, verified, available, deployed, withdrawn.",
+        access: VolunteerCommands.stateRoles, arguments: CommandArguments(body: .optional),
+        body: .async { request, context in
+            var state: String?
+            try readBody(request) { reader in state = try reportState(&reader, context) }
+            let scope = state
+            let store = context.services.volunteers
+            let rows = try await context.services.pool.withConnection { connection in try store.funnel(connection, state: scope) }
+            return CommandResult(.rows(rows.map { JSONText.encode($0) }, summary: JSONText.encode(["count": rows.count])))
+        })
+
+    static let expiring = Command(
+        name: "VOLUNTEER.EXPIRING", usage: "VOLUNTEER.EXPIRING [{\"withinDays\": n, \"state\": code, \"limit\": n}]",
+        summary: "Volunteers whose credential level lapses within n days (default 30), soonest first.",
+        access: VolunteerCommands.stateRoles, arguments: CommandArguments(body: .optional),
+        body: .async { request, context in
+            var state: String?
+            var days = 30
+            var limit = 1000
+            try readBody(request) { reader in
+                state = try reportState(&reader, context)
+                days = reader.integer("withinDays", range: 0...3650) ?? 30
+                limit = reader.integer("limit", range: 1...10_000) ?? 1000
+            }
+            let (scope, until, max) = (state, context.services.today().adding(days: days), limit)
+            let store = context.services.volunteers
+            let rows = try await context.services.pool.withConnection { connection in
+                try store.expiring(connection, state: scope, until: until, limit: max)
+            }
+            return CommandResult(.rows(rows.map { JSONText.encode($0) }, summary: JSONText.encode(["count": rows.count])))
+        })
+
+    struct AuditView: Encodable {
+        let id: Int64
+        let at: Date
+        let actor: String
+        let action: String
+        let entity: String
+        let entityId: Int64?
+        let state: String?
+        let before: JSONValue?
+        let after: JSONValue?
+
+        init(_ entry: AuditEntry) {
+            id = entry.id
+            at = entry.at
+            actor = entry.actor
+            action = entry.action
+            entity = entry.entity
+            entityId = entry.entityID
+            state = entry.state
+            before = entry.before.flatMap { try? JSONValue.parse($0) }
+            after = entry.after.flatMap { try? JSONValue.parse($0) }
+        }
+    }
+
+    static let audit = Command(
+        name: "AUDIT", usage: "AUDIT [{\"entity\": name, \"id\": n, \"state\": code, \"limit\": n}]",
+        summary: "The audit log, newest first: who changed or read what, with before and after.",
+        access: VolunteerCommands.stateRoles, arguments: CommandArguments(body: .optional),
+        body: .async { request, context in
+            var state: String?
+            var entity: String?
+            var id: Int?
+            var limit = 100
+            try readBody(request) { reader in
+                state = try reportState(&reader, context)
+                entity = reader.string("entity", maxLength: 40)
+                id = reader.integer("id", range: 1...Int.max)
+                limit = reader.integer("limit", range: 1...10_000) ?? 100
+            }
+            let (scope, kind, entityID, max) = (state, entity, id.map(Int64.init), limit)
+            let log = context.services.audit
+            let entries = try await context.services.pool.withConnection { connection in
+                try log.entries(connection, entity: kind, entityID: entityID, state: scope, limit: max)
+            }
+            return CommandResult(.rows(entries.map { JSONText.encode(AuditView($0)) }, summary: JSONText.encode(["count": entries.count])))
+        })
+}
+
+
