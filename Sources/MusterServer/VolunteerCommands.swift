@@ -226,7 +226,11 @@ enum VolunteerCommands {
             let record = try await mapped(context) {
                 try await context.services.pool.withTransaction { connection in try store.withdraw(connection, id: id, scope: scope, reason: reason, actor: identity) }
             }
-            return CommandResult(.ok(JSONText.encode(["id": "\(record.id)", "status": record.status.rawValue])))
+            struct Withdrawn: Encodable {
+                let id: Int64
+                let status: String
+            }
+            return CommandResult(.ok(JSONText.encode(Withdrawn(id: record.id, status: record.status.rawValue))))
         })
 
     static let verify = Command(

@@ -85,6 +85,24 @@ import Testing
         #expect(ping.status == 0)
         #expect(ping.output.hasPrefix("PONG in "))
 
+        // The registry through musterctl, as an operator would use it.
+        let registration = #"{"registeringState":"NY","ref":"e2e-1","category":"licensed","profession":"pharmacist","firstName":"Rosa","lastName":"Quispe","email":"rosa@example.org","homeState":"NY","licenses":[{"jurisdiction":"NY","type":"RPH","number":"55501","status":"active"}]}"#
+        #expect(try await client.send("VOLUNTEER.REGISTER \(registration)").isOK)
+        let address = ["--address", "127.0.0.1:\(port)", "--token", token]
+        let list = try musterctl(["volunteers", "list", "--state", "NY"] + address)
+        #expect(list.status == 0, "\(list.output)")
+        #expect(list.output.contains("Rosa Quispe"))
+        #expect(list.output.hasSuffix("1 volunteer(s)"))
+        let funnel = try musterctl(["funnel", "--state", "NY"] + address)
+        #expect(funnel.output.contains("licensed  pharmacist"), "\(funnel.output)")
+        let show = try musterctl(["volunteers", "show", "1"] + address)
+        #expect(show.output.contains("awaiting verification of identity"), "\(show.output)")
+        let audit = try musterctl(["audit", "--volunteer", "1"] + address)
+        #expect(audit.output.contains("volunteer.register"))
+        let refused = try musterctl(["volunteers", "show", "999"] + address)
+        #expect(refused.status != 0)
+        #expect(refused.output.contains("ERR NOT_FOUND no volunteer 999"))
+
         daemon.signal(SIGTERM)
         #expect(await client.readLine() == nil)
         #expect(try daemon.wait() == 0)
