@@ -12,3 +12,23 @@ public enum JSONText {
         return String(decoding: data, as: UTF8.self)
     }
 }
+
+/// Marks an optional reply field that must always be present, as `null` when empty.
+///
+/// Synthesised `Encodable` leaves nil optionals out; reply objects instead always carry every key, so clients can
+/// tell "none" from "not sent".
+@propertyWrapper
+public struct ExplicitNull<Value: Encodable>: Encodable {
+    public var wrappedValue: Value?
+
+    public init(wrappedValue: Value?) {
+        self.wrappedValue = wrappedValue
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let wrappedValue { try container.encode(wrappedValue) } else { try container.encodeNil() }
+    }
+}
+
+extension ExplicitNull: Sendable where Value: Sendable {}

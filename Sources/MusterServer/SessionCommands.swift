@@ -102,8 +102,8 @@ struct IdentityPayload: Encodable {
     let tokenId: Int64
     let name: String
     let role: String
-    let state: String?
-    let facilityId: Int64?
+    @ExplicitNull var state: String?
+    @ExplicitNull var facilityId: Int64?
 
     init(_ identity: Identity) {
         tokenId = identity.tokenID
@@ -111,19 +111,5 @@ struct IdentityPayload: Encodable {
         role = identity.role.rawValue
         state = identity.jurisdiction?.code
         facilityId = identity.facilityID
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        // Explicit nulls, so clients always see every key.
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(tokenId, forKey: .tokenId)
-        try container.encode(name, forKey: .name)
-        try container.encode(role, forKey: .role)
-        try container.encode(state, forKey: .state)
-        try container.encode(facilityId, forKey: .facilityId)
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case tokenId, name, role, state, facilityId
     }
 }

@@ -75,9 +75,9 @@ enum VolunteerCommands {
         let id: Int64
         let registeringState: String
         let status: String
-        let credentialLevel: Int?
-        let credentialValidUntil: CalendarDate?
-        let linkedTo: Int64?
+        @ExplicitNull var credentialLevel: Int?
+        @ExplicitNull var credentialValidUntil: CalendarDate?
+        @ExplicitNull var linkedTo: Int64?
         let createdAt: Date
         let updatedAt: Date
         let profile: VolunteerProfile
@@ -94,25 +94,6 @@ enum VolunteerCommands {
             updatedAt = record.updatedAt
             profile = record.profile
             self.verifications = verifications
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case id, registeringState, status, credentialLevel, credentialValidUntil, linkedTo, createdAt, updatedAt
-            case profile, verifications
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(id, forKey: .id)
-            try c.encode(registeringState, forKey: .registeringState)
-            try c.encode(status, forKey: .status)
-            try c.encode(credentialLevel, forKey: .credentialLevel)
-            try c.encode(credentialValidUntil, forKey: .credentialValidUntil)
-            try c.encode(linkedTo, forKey: .linkedTo)
-            try c.encode(createdAt, forKey: .createdAt)
-            try c.encode(updatedAt, forKey: .updatedAt)
-            try c.encode(profile, forKey: .profile)
-            try c.encodeIfPresent(verifications, forKey: .verifications)
         }
     }
 
@@ -258,15 +239,8 @@ enum VolunteerCommands {
             }
             struct Verified: Encodable {
                 let verificationId: Int64
-                let credentialLevel: Int?
+                @ExplicitNull var credentialLevel: Int?
                 let status: String
-                enum CodingKeys: String, CodingKey { case verificationId, credentialLevel, status }
-                func encode(to encoder: any Encoder) throws {
-                    var c = encoder.container(keyedBy: CodingKeys.self)
-                    try c.encode(verificationId, forKey: .verificationId)
-                    try c.encode(credentialLevel, forKey: .credentialLevel)  // null when none
-                    try c.encode(status, forKey: .status)
-                }
             }
             return CommandResult(
                 .ok(JSONText.encode(Verified(verificationId: verificationID, credentialLevel: record.credentialLevel, status: record.status.rawValue))))
@@ -295,13 +269,7 @@ enum VolunteerCommands {
             let rows = page.map { JSONText.encode(SummaryView($0)) }
             struct Summary: Encodable {
                 let count: Int
-                let next: String?
-                func encode(to encoder: any Encoder) throws {
-                    var c = encoder.container(keyedBy: CodingKeys.self)
-                    try c.encode(count, forKey: .count)
-                    try c.encode(next, forKey: .next)
-                }
-                enum CodingKeys: String, CodingKey { case count, next }
+                @ExplicitNull var next: String?
             }
             return CommandResult(.rows(rows, summary: JSONText.encode(Summary(count: rows.count, next: next))))
         })
@@ -332,21 +300,9 @@ struct FunnelStatus: Encodable {
     let id: Int64
     let stage: String
     let status: String
-    let credentialLevel: Int?
+    @ExplicitNull var credentialLevel: Int?
     let awaitingVerificationOf: [String]
     let message: String
-
-    enum CodingKeys: String, CodingKey { case id, stage, status, credentialLevel, awaitingVerificationOf, message }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(stage, forKey: .stage)
-        try c.encode(status, forKey: .status)
-        try c.encode(credentialLevel, forKey: .credentialLevel)
-        try c.encode(awaitingVerificationOf, forKey: .awaitingVerificationOf)
-        try c.encode(message, forKey: .message)
-    }
 
     init(record: VolunteerRecord, assessment: CredentialAssessment) {
         id = record.id
@@ -378,34 +334,14 @@ struct SummaryView: Encodable {
     let id: Int64
     let registeringState: String
     let status: String
-    let credentialLevel: Int?
+    @ExplicitNull var credentialLevel: Int?
     let category: String
     let profession: String
     let firstName: String
     let lastName: String
     let homeState: String
     let skills: [Skill]
-    let availability: VolunteerProfile.Availability?
-
-    enum CodingKeys: String, CodingKey {
-        case id, registeringState, status, credentialLevel, category, profession, firstName, lastName, homeState, skills
-        case availability
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(registeringState, forKey: .registeringState)
-        try c.encode(status, forKey: .status)
-        try c.encode(credentialLevel, forKey: .credentialLevel)
-        try c.encode(category, forKey: .category)
-        try c.encode(profession, forKey: .profession)
-        try c.encode(firstName, forKey: .firstName)
-        try c.encode(lastName, forKey: .lastName)
-        try c.encode(homeState, forKey: .homeState)
-        try c.encode(skills, forKey: .skills)
-        try c.encode(availability, forKey: .availability)
-    }
+    @ExplicitNull var availability: VolunteerProfile.Availability?
 
     init(_ record: VolunteerRecord) {
         id = record.id
