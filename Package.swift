@@ -116,6 +116,7 @@ let package = Package(
             name: "musterctl",
             dependencies: [
                 "MusterClient", "MusterCluster", "MusterStore", "MusterPQ", "MusterCore", "MusterProtocol", "MusterRuntime",
+                "MusterRegistry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

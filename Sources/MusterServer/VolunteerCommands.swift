@@ -11,7 +11,7 @@ import MusterStore
 /// volunteer outside its state, and one that does not exist, get the same `FORBIDDEN`, so nothing hints that a
 /// record exists elsewhere.
 enum VolunteerCommands {
-    static var all: [Command] { [register, get, update, withdraw, verify, list, status] }
+    static var all: [Command] { [register, ImportCommand.command, get, update, withdraw, verify, list, status] }
 
     static let stateRoles: CommandAccess = .roles([.admin, .state])
 

@@ -99,6 +99,27 @@ import Testing
         #expect(show.output.contains("awaiting verification of identity"), "\(show.output)")
         let audit = try musterctl(["audit", "--volunteer", "1"] + address)
         #expect(audit.output.contains("volunteer.register"))
+        // Bulk intake: good rows stored, bad rows reported by line and column, a re-run creates nothing.
+        let csv = root + "/intake.csv"
+        try """
+            ref,category,profession,first_name,last_name,email,home_state,npi,license_jurisdiction,license_type,license_number,license_status,skills
+            c1,licensed,registered_nurse,Ana,Uno,a1@example.org,NY,,NY,RN,1001,active,critical_care
+            c2,licensed,registered_nurse,Bo,Dos,b2@example.org,NY,1234567890,NY,RN,1002,active,
+            c3,licensed,registered_nurse,"Cy, Jr",Tres,c3@example.org,NY,,NY,RN,1003,actve,
+            c4,retired,physician,Di,Cuatro,d4@example.org,NY,,NY,MD,1004,lapsed,
+            c5,licensed,registered_nurse,Ed,Cinco,e5@example.org,NY,,NY,RN,1001,active,
+
+            """.write(toFile: csv, atomically: true, encoding: .utf8)
+        let imported = try musterctl(["volunteers", "import", csv, "--state", "NY"] + address)
+        #expect(imported.status == 1, "\(imported.output)")
+        #expect(imported.output.contains("line 3, column npi: check digit mismatch"), "\(imported.output)")
+        #expect(imported.output.contains("line 4, column license_status: unknown value \"actve\""))
+        #expect(imported.output.contains("line 5, column license_lapsed: required when status is lapsed"))
+        #expect(imported.output.contains("line 6, column row: duplicate of volunteer"))
+        #expect(imported.output.contains("5 rows: 1 created, 0 already present, 4 failed"), "\(imported.output)")
+        let reimported = try musterctl(["volunteers", "import", csv, "--state", "NY"] + address)
+        #expect(reimported.output.contains("5 rows: 0 created, 1 already present, 4 failed"), "\(reimported.output)")
+
         let refused = try musterctl(["volunteers", "show", "999"] + address)
         #expect(refused.status != 0)
         #expect(refused.output.contains("ERR NOT_FOUND no volunteer 999"))

@@ -1,0 +1,110 @@
+import Foundation
+import MusterCore
+import MusterPQ
+import MusterProtocol
+import MusterRegistry
+import MusterStore
+
+/// `VOLUNTEER.IMPORT`: many registrations in one request and one transaction, each row standing alone (a bad row
+/// is reported and skipped; the good rows of the batch commit together). Idempotent by `ref` like
+/// `VOLUNTEER.REGISTER`, so a re-sent batch creates nothing new.
+enum ImportCommand {
+    static let maxRows = 1000
+
+    struct RowOutcome: Encodable {
+        let line: Int
+        @ExplicitNull var id: Int64?
+        @ExplicitNull var created: Bool?
+        let errors: [Problem]
+    }
+
+    struct Problem: Encodable {
+        let field: String
+        let rule: String
+    }
+
+    struct Totals: Encodable {
+        let created: Int
+        let existing: Int
+        let failed: Int
+    }
+
+    static let command = Command(
+        name: "VOLUNTEER.IMPORT", usage: "VOLUNTEER.IMPORT {\"rows\": [{\"line\": n, \"registration\": {…}}]}",
+        summary: "Registers up to 1000 volunteers in one transaction; one ROW per row (id, or errors), bad rows skipped.",
+        access: VolunteerCommands.stateRoles, arguments: CommandArguments(body: .required),
+        body: .async { request, context in
+            var errors: [FieldError] = []
+            var reader = ObjectReader(try VolunteerCommands.body(request), path: "", errors: &errors)
+            var registering = context.identity?.jurisdiction
+            if let code = reader.string("registeringState", maxLength: 2) {
+                if let jurisdiction = Jurisdiction(code) {
+                    if let own = registering, own != jurisdiction {
+                        throw CommandError.forbidden("a \(own.code) token registers volunteers in \(own.code) only")
+                    }
+                    registering = jurisdiction
+                } else {
+                    reader.fail("registeringState", "unknown US state or territory \"\(code)\"")
+                }
+            }
+            let rows = reader.array("rows", maxCount: maxRows) { value, path, errors -> (Int, JSONValue)? in
+                var row = ObjectReader(value, path: path, errors: &errors)
+                let line = row.integer("line", required: true, range: 1...Int(Int32.max))
+                let registration = row.value("registration")
+                if registration == nil { row.fail("registration", "required") }
+                errors += row.finish()
+                guard let line, let registration else { return nil }
+                return (line, registration)
+            }
+            if rows == nil, !reader.has("rows") { reader.fail("rows", "required") }
+            errors += reader.finish()
+            if !errors.isEmpty { throw CommandError.badRequest(FieldErrors(errors).description) }
+            guard let state = registering else { throw CommandError.badRequest("registeringState: required for an admin token") }
+
+            let today = context.services.today()
+            var outcomes: [Int: RowOutcome] = [:]
+            var valid: [(line: Int, profile: VolunteerProfile)] = []
+            for (line, registration) in rows ?? [] {
+                do throws(FieldErrors) {
+                    valid.append((line, try VolunteerProfile.parse(registration, today: today)))
+                } catch {
+                    outcomes[line] = RowOutcome(line: line, errors: error.errors.map { Problem(field: $0.field, rule: $0.rule) })
+                }
+            }
+            let identity = context.identity!
+            let store = context.services.volunteers
+            let batch = valid
+            let stored = try await context.services.pool.withTransaction { connection -> [RowOutcome] in
+                var results: [RowOutcome] = []
+                for (line, profile) in batch {
+                    try connection.executeScript("SAVEPOINT import_row")
+                    do {
+                        let (id, created) = try store.register(connection, profile: profile, state: state, actor: identity, today: today)
+                        try connection.executeScript("RELEASE SAVEPOINT import_row")
+                        results.append(RowOutcome(line: line, id: id, created: created, errors: []))
+                    } catch let refusal as VolunteerStoreError {
+                        try connection.executeScript("ROLLBACK TO SAVEPOINT import_row")
+                        results.append(RowOutcome(line: line, errors: [problem(refusal)]))
+                    }
+                }
+                return results
+            }
+            for outcome in stored { outcomes[outcome.line] = outcome }
+            let ordered = outcomes.values.sorted { $0.line < $1.line }
+            let totals = Totals(
+                created: ordered.filter { $0.created == true }.count, existing: ordered.filter { $0.created == false }.count,
+                failed: ordered.filter { !$0.errors.isEmpty }.count)
+            return CommandResult(.rows(ordered.map { JSONText.encode($0) }, summary: JSONText.encode(totals)))
+        })
+
+    static func problem(_ refusal: VolunteerStoreError) -> Problem {
+        switch refusal {
+        case .refConflict(let id, let fields):
+            return Problem(field: "ref", rule: "registered before as volunteer \(id) with different content: \(fields.joined(separator: ", "))")
+        case .duplicate(let id, let state, let reason):
+            return Problem(field: "row", rule: "duplicate of volunteer \(id) registered in \(state) (\(reason))")
+        default:
+            return Problem(field: "row", rule: "\(refusal)")
+        }
+    }
+}
