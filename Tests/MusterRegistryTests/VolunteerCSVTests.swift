@@ -1,3 +1,4 @@
+import Foundation
 import MusterRegistry
 import Testing
 
@@ -47,5 +48,24 @@ import Testing
         #expect(VolunteerCSV.column(forField: "licenses[0].status") == "license_status")
         #expect(VolunteerCSV.column(forField: "img.usGmeMonths") == "img_us_gme_months")
         #expect(VolunteerCSV.column(forField: "npi") == "npi")
+    }
+}
+
+extension VolunteerCSVTests {
+    /// The example file in the README is a valid import.
+    @Test func theReadmeExampleImports() throws {
+        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("README.md")
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        let start = try #require(text.range(of: "```csv\n"))
+        let end = try #require(text.range(of: "```", range: start.upperBound..<text.endIndex))
+        let rows = try records(String(text[start.upperBound..<end.lowerBound]))
+        #expect(VolunteerCSV.validateHeader(rows[0]).isEmpty)
+        for row in rows.dropFirst() {
+            let (value, errors) = VolunteerCSV.registration(header: rows[0], cells: row)
+            #expect(errors.isEmpty)
+            _ = try VolunteerProfile.parse(try #require(value), today: .init("2020-04-03")!)
+        }
+        #expect(rows.count == 3)
     }
 }
