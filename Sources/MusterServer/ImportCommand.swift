@@ -6,7 +6,7 @@ import MusterRegistry
 import MusterStore
 
 /// `VOLUNTEER.IMPORT`: many registrations in one request and one transaction, each row standing alone (a bad row
-/// is reported and skipped; the good rows of the batch commit together). Idempotent by `ref` like
+/// is reported and skipped; the good rows of the batch commit together, written with set-based statements). Idempotent by `ref` like
 /// `VOLUNTEER.REGISTER`, so a re-sent batch creates nothing new.
 enum ImportCommand {
     static let maxRows = 1000
@@ -75,19 +75,15 @@ enum ImportCommand {
             let store = context.services.volunteers
             let batch = valid
             let stored = try await context.services.pool.withTransaction { connection -> [RowOutcome] in
-                var results: [RowOutcome] = []
-                for (line, profile) in batch {
-                    try connection.executeScript("SAVEPOINT import_row")
-                    do {
-                        let (id, created) = try store.register(connection, profile: profile, state: state, actor: identity, today: today)
-                        try connection.executeScript("RELEASE SAVEPOINT import_row")
-                        results.append(RowOutcome(line: line, id: id, created: created, errors: []))
-                    } catch let refusal as VolunteerStoreError {
-                        try connection.executeScript("ROLLBACK TO SAVEPOINT import_row")
-                        results.append(RowOutcome(line: line, errors: [problem(refusal)]))
+                let results = try store.registerBatch(connection, profiles: batch.map(\.profile), state: state, actor: identity)
+                return zip(batch, results).map { row, result in
+                    switch result {
+                    case .success(let registered):
+                        return RowOutcome(line: row.line, id: registered.id, created: registered.created, errors: [])
+                    case .failure(let refusal):
+                        return RowOutcome(line: row.line, errors: [problem(refusal)])
                     }
                 }
-                return results
             }
             for outcome in stored { outcomes[outcome.line] = outcome }
             let ordered = outcomes.values.sorted { $0.line < $1.line }

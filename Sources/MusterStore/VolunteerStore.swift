@@ -65,60 +65,7 @@ public struct VolunteerStore: Sendable {
         try! PGJSON(encoding: profile)
     }
 
-    // MARK: - Register
-
-    /// Registers a volunteer, idempotently by `(state, ref)`. Returns the id and whether it was created now.
-    ///
-    /// Serialised per person by transaction-scoped advisory locks on the de-duplication keys, so two concurrent
-    /// registrations of one person cannot both pass the duplicate check.
-    public func register(
-        _ connection: PGConnection, profile: VolunteerProfile, state: Jurisdiction, actor: Identity, today: CalendarDate
-    ) throws -> (id: Int64, created: Bool) {
-        var keys = ["ref|\(state.code)|\(profile.ref)"]
-        if let npi = profile.npi { keys.append("npi|\(npi)") }
-        for license in profile.licenses { keys.append("license|\(license.jurisdiction)|\(license.number.uppercased())") }
-        if let dob = profile.dateOfBirth { keys.append("person|\(profile.lastName.lowercased())|\(profile.firstName.lowercased())|\(dob)") }
-        for key in keys.sorted() { try connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(key), 0))") }
-
-        let existing = try connection.query(
-            "SELECT id, profile::text AS profile FROM volunteers WHERE registering_state = \(state.code) AND ref = \(profile.ref)")
-        if let row = existing.first {
-            let id: Int64 = try row.decode("id")
-            let stored = try Self.decodeProfile(try row.decode("profile", as: String.self))
-            if stored == profile { return (id, false) }
-            throw VolunteerStoreError.refConflict(existingID: id, fields: Self.differingFields(stored, profile))
-        }
-
-        var linkTo: Int64?
-        if let duplicate = try findDuplicate(connection, profile) {
-            if duplicate.state == state.code || !profile.consentToShare {
-                throw VolunteerStoreError.duplicate(existingID: duplicate.id, state: duplicate.state, reason: duplicate.reason)
-            }
-            linkTo = duplicate.id
-        }
-
-        let json = Self.encode(profile)
-        let inserted = try connection.query(
-            """
-            INSERT INTO volunteers (
-                registering_state, ref, category, profession, first_name, last_name, date_of_birth, email, phone,
-                home_state, lat, lon, npi, skills, available_from, available_to, max_travel_km, telehealth_only,
-                profile, linked_to, created_by)
-            VALUES (
-                \(state.code), \(profile.ref), \(profile.category.rawValue), \(profile.profession.rawValue),
-                \(profile.firstName), \(profile.lastName), \(profile.dateOfBirth), \(profile.email), \(profile.phone),
-                \(profile.homeState), \(profile.location?.lat), \(profile.location?.lon), \(profile.npi),
-                \(profile.skills.map(\.rawValue)), \(profile.availability?.from), \(profile.availability?.to),
-                \(profile.maxTravelKm), \(profile.telehealthOnly), \(json)::jsonb, \(linkTo), \(actor.tokenID))
-            RETURNING id
-            """)
-        let id: Int64 = try inserted[0].decode("id")
-        try writeLicenses(connection, id: id, profile: profile)
-        try audit.record(
-            connection, actor: actor, action: linkTo == nil ? "volunteer.register" : "volunteer.register-linked",
-            entity: "volunteer", entityID: id, state: state.code, before: nil, after: json)
-        return (id, true)
-    }
+    // MARK: - Register (see VolunteerStore+Register.swift)
 
     private func writeLicenses(_ connection: PGConnection, id: Int64, profile: VolunteerProfile) throws {
         try connection.query("DELETE FROM volunteer_licenses WHERE volunteer_id = \(id)")

@@ -279,3 +279,43 @@ import Testing
         }
     }
 }
+
+extension VolunteerRegistryTests {
+    @Test func importDecidesEachRowOnItsOwnWithinOneBatch() async throws {
+        try await serve { server in
+            let ny = try await server.connect(role: .state, state: "NY")
+            let first = Self.registration("i1")
+            let rows = [
+                #"{"line":2,"registration":\#(first)}"#,
+                #"{"line":3,"registration":\#(first)}"#,  // the same row again: same id, not created
+                #"{"line":4,"registration":\#(Self.registration("i1", ["maxTravelKm": 5]))}"#,  // same ref, other content
+                #"{"line":5,"registration":\#(Self.registration("i2", ["licenses": [["jurisdiction": "NJ", "type": "RN", "number": "rn-I1", "status": "active"]]]))}"#,  // same licence (case-insensitive)
+                #"{"line":6,"registration":\#(Self.registration("i3", ["npi": "12345"]))}"#,  // invalid
+                #"{"line":7,"registration":\#(Self.registration("i4"))}"#,
+            ]
+            let reply = try await ny.send(#"VOLUNTEER.IMPORT {"rows":[\#(rows.joined(separator: ","))]}"#)
+            #expect(reply.isOK, "\(reply)")
+            let outcomes = try reply.rows.map { try object($0) }
+            #expect(outcomes.map { $0["line"] as? Int } == [2, 3, 4, 5, 6, 7])
+            let firstID = outcomes[0]["id"] as? Int
+            #expect(outcomes[0]["created"] as? Bool == true)
+            #expect(outcomes[1]["id"] as? Int == firstID)
+            #expect(outcomes[1]["created"] as? Bool == false)
+            let conflict = (outcomes[2]["errors"] as? [[String: Any]])?.first?["rule"] as? String
+            #expect(conflict == "registered before as volunteer \(firstID ?? -1) with different content: maxTravelKm")
+            let duplicate = (outcomes[3]["errors"] as? [[String: Any]])?.first?["rule"] as? String
+            #expect(duplicate == "duplicate of volunteer \(firstID ?? -1) registered in NY (same licence NJ RN-I1)")
+            #expect((outcomes[4]["errors"] as? [[String: Any]])?.first?["field"] as? String == "npi")
+            #expect(outcomes[5]["created"] as? Bool == true)
+            #expect(try object(reply.payload)["created"] as? Int == 2)
+            #expect(try object(reply.payload)["existing"] as? Int == 1)
+            #expect(try object(reply.payload)["failed"] as? Int == 3)
+            let stored = try await server.pool.query("SELECT count(*) AS n FROM volunteers")[0].decode("n", as: Int.self)
+            #expect(stored == 2)
+            let audited = try await server.pool.query("SELECT count(*) AS n FROM audit_log WHERE action = 'volunteer.register'")
+            #expect(try audited[0].decode("n", as: Int.self) == 2)
+            let licences = try await server.pool.query("SELECT count(*) AS n FROM volunteer_licenses")
+            #expect(try licences[0].decode("n", as: Int.self) == 2)
+        }
+    }
+}

@@ -27,9 +27,9 @@ import Testing
         let identity = try await pool.withConnection { connection in try store.authenticate(connection, secret: issued.secret) }
         #expect(identity == Identity(tokenID: issued.record.id, name: "NY DOH", role: .state, jurisdiction: Jurisdiction("NY"), facilityID: nil))
 
-        let wrong = try await pool.withConnection { connection in
-            try store.authenticate(connection, secret: issued.secret.dropLast() + "A")
-        }
+        // The same token with its last character changed.
+        let altered = String(issued.secret.dropLast()) + (issued.secret.hasSuffix("A") ? "B" : "A")
+        let wrong = try await pool.withConnection { connection in try store.authenticate(connection, secret: altered) }
         #expect(wrong == nil)
 
         let revoked = try await pool.withConnection { connection in try store.revoke(connection, id: issued.record.id) }

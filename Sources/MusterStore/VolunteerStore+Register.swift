@@ -1,0 +1,348 @@
+import Foundation
+import MusterCore
+import MusterPQ
+import MusterRegistry
+
+/// Registration, one volunteer or a thousand, with the same rules and a fixed number of statements per batch.
+extension VolunteerStore {
+    /// The outcome for one registration of a batch.
+    public typealias RegistrationOutcome = Result<(id: Int64, created: Bool), VolunteerStoreError>
+
+    /// Registers one volunteer, idempotently by `(state, ref)`; returns its id and whether it was created now.
+    public func register(
+        _ connection: PGConnection, profile: VolunteerProfile, state: Jurisdiction, actor: Identity, today: CalendarDate
+    ) throws -> (id: Int64, created: Bool) {
+        try registerBatch(connection, profiles: [profile], state: state, actor: actor)[0].get()
+    }
+
+    /// Registers many volunteers of one state in the caller's transaction; one outcome per profile, in order.
+    ///
+    /// For each profile: the same `ref` again returns the existing id (`created: false`) if the content is the same,
+    /// else `refConflict`; the same person (NPI, licence jurisdiction and number, or name and date of birth) already
+    /// registered — before, or earlier in this batch — is `duplicate`, unless the earlier record is in another state
+    /// and the profile consents to sharing, which links the two. Accepted profiles are inserted with their licences
+    /// and audit rows in three set-based statements.
+    ///
+    /// Concurrent registrations of one person are serialised by transaction-scoped advisory locks on the
+    /// de-duplication keys, taken in a fixed order.
+    public func registerBatch(
+        _ connection: PGConnection, profiles: [VolunteerProfile], state: Jurisdiction, actor: Identity
+    ) throws -> [RegistrationOutcome] {
+        guard !profiles.isEmpty else { return [] }
+        let keys = profiles.map { DedupKeys($0, state: state.code) }
+        let allKeys = Set(keys.flatMap(\.lockKeys)).sorted()
+        try connection.query(
+            """
+            SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) AS locked
+            FROM (SELECT k FROM unnest(\(allKeys)::text[]) AS k ORDER BY k) AS keys
+            """)
+
+        // What is stored already: the same refs, and records of the same people.
+        var storedByRef: [String: (id: Int64, profile: VolunteerProfile)] = [:]
+        for row in try connection.query(
+            """
+            SELECT id, ref, profile::text AS profile FROM volunteers
+            WHERE registering_state = \(state.code) AND ref = ANY(\(profiles.map(\.ref))::text[])
+            """)
+        {
+            storedByRef[try row.decode("ref")] = (try row.decode("id"), try Self.decodeProfile(try row.decode("profile")))
+        }
+        var people = PeopleIndex()
+        try people.load(connection, keys: keys)
+
+        // Decide each profile in order; profiles accepted earlier in the batch count as registered.
+        enum Decision {
+            case existing(Int64)
+            case refConflict(Int64, [String])
+            case refConflictInBatch(Int, [String])
+            case duplicateOf(Int64, String, String)
+            case duplicateInBatch(Int, String)
+            case insert(linkTo: Int64?)
+            case sameRefInBatch(Int)
+        }
+        var decisions: [Decision] = []
+        var batchRefs: [String: Int] = [:]
+        for (index, profile) in profiles.enumerated() {
+            if let stored = storedByRef[profile.ref] {
+                decisions.append(
+                    stored.profile == profile
+                        ? .existing(stored.id) : .refConflict(stored.id, Self.differingFields(stored.profile, profile)))
+                continue
+            }
+            if let earlier = batchRefs[profile.ref] {
+                if profiles[earlier] == profile {
+                    decisions.append(.sameRefInBatch(earlier))
+                } else {
+                    decisions.append(.refConflictInBatch(earlier, Self.differingFields(profiles[earlier], profile)))
+                }
+                continue
+            }
+            switch people.match(keys[index]) {
+            case .stored(let id, let recordState, let reason):
+                if recordState != state.code && profile.consentToShare {
+                    decisions.append(.insert(linkTo: id))
+                    people.addPending(keys[index], index: index)
+                    batchRefs[profile.ref] = index
+                } else {
+                    decisions.append(.duplicateOf(id, recordState, reason))
+                }
+            case .pending(let earlier, let reason):
+                decisions.append(.duplicateInBatch(earlier, reason))
+            case nil:
+                decisions.append(.insert(linkTo: nil))
+                people.addPending(keys[index], index: index)
+                batchRefs[profile.ref] = index
+            }
+        }
+
+        // Insert the accepted ones, their licences and their audit rows.
+        let accepted = decisions.enumerated().compactMap { index, decision -> (Int, Int64?)? in
+            if case .insert(let linkTo) = decision { return (index, linkTo) }
+            return nil
+        }
+        var newIDs: [String: Int64] = [:]
+        if !accepted.isEmpty {
+            let rows = accepted.map { index, linkTo in
+                NewRow(profile: profiles[index], state: state.code, linkedTo: linkTo, createdBy: actor.tokenID)
+            }
+            let inserted = try connection.query(
+                """
+                INSERT INTO volunteers (
+                    registering_state, ref, category, profession, first_name, last_name, date_of_birth, email, phone,
+                    home_state, lat, lon, npi, skills, available_from, available_to, max_travel_km, telehealth_only,
+                    profile, linked_to, created_by)
+                SELECT registering_state, ref, category, profession, first_name, last_name, date_of_birth, email, phone,
+                       home_state, lat, lon, npi, skills, available_from, available_to, max_travel_km, telehealth_only,
+                       profile, linked_to, created_by
+                FROM jsonb_to_recordset(\(try PGJSON(encoding: rows))::jsonb) AS r(
+                    registering_state char(2), ref text, category text, profession text, first_name text, last_name text,
+                    date_of_birth date, email text, phone text, home_state char(2), lat float8, lon float8, npi char(10),
+                    skills text[], available_from date, available_to date, max_travel_km int, telehealth_only boolean,
+                    profile jsonb, linked_to bigint, created_by bigint)
+                RETURNING id, ref
+                """)
+            for row in inserted { newIDs[try row.decode("ref")] = try row.decode("id") }
+            let licenses = accepted.flatMap { index, _ in
+                profiles[index].licenses.enumerated().map { position, license in
+                    LicenseRow(ref: profiles[index].ref, position: position, license: license)
+                }
+            }
+            if !licenses.isEmpty {
+                try connection.query(
+                    """
+                    INSERT INTO volunteer_licenses (volunteer_id, position, jurisdiction, license_type, number, status, expires)
+                    SELECT v.id, l.position, l.jurisdiction, l.license_type, l.number, l.status, l.expires
+                    FROM jsonb_to_recordset(\(try PGJSON(encoding: licenses))::jsonb) AS l(
+                        ref text, position int, jurisdiction char(2), license_type text, number text, status text, expires date)
+                    JOIN volunteers v ON v.registering_state = \(state.code) AND v.ref = l.ref
+                    """)
+            }
+            let audits = accepted.map { index, linkTo in
+                AuditRow(ref: profiles[index].ref, action: linkTo == nil ? "volunteer.register" : "volunteer.register-linked", after: profiles[index])
+            }
+            try connection.query(
+                """
+                INSERT INTO audit_log (actor_token_id, actor_name, action, entity, entity_id, state, after)
+                SELECT \(actor.tokenID), \(actor.name), a.action, 'volunteer', v.id, \(state.code), a.after
+                FROM jsonb_to_recordset(\(try PGJSON(encoding: audits))::jsonb) AS a(ref text, action text, after jsonb)
+                JOIN volunteers v ON v.registering_state = \(state.code) AND v.ref = a.ref
+                """)
+        }
+
+        func newID(_ index: Int) throws -> Int64 {
+            guard let id = newIDs[profiles[index].ref] else {
+                throw PGError(.client, message: "the insert returned no id for a registration of this batch")
+            }
+            return id
+        }
+        return try decisions.enumerated().map { index, decision -> RegistrationOutcome in
+            switch decision {
+            case .insert: return .success((try newID(index), true))
+            case .existing(let id): return .success((id, false))
+            case .sameRefInBatch(let earlier): return .success((try newID(earlier), false))
+            case .refConflict(let id, let fields): return .failure(.refConflict(existingID: id, fields: fields))
+            case .refConflictInBatch(let earlier, let fields):
+                return .failure(.refConflict(existingID: try newID(earlier), fields: fields))
+            case .duplicateOf(let id, let recordState, let reason):
+                return .failure(.duplicate(existingID: id, state: recordState, reason: reason))
+            case .duplicateInBatch(let earlier, let reason):
+                return .failure(.duplicate(existingID: try newID(earlier), state: state.code, reason: reason))
+            }
+        }
+    }
+}
+
+/// The keys by which one profile is the same person as another.
+struct DedupKeys {
+    let ref: String
+    let npi: String?
+    let licenses: [String]
+    let person: String?
+    let state: String
+
+    init(_ profile: VolunteerProfile, state: String) {
+        self.state = state
+        ref = profile.ref
+        npi = profile.npi
+        licenses = profile.licenses.map { "\($0.jurisdiction)|\($0.number.uppercased())" }
+        person = profile.dateOfBirth.map { "\(profile.lastName.lowercased())|\(profile.firstName.lowercased())|\($0)" }
+    }
+
+    var lockKeys: [String] {
+        ["ref|\(state)|\(ref)"] + (npi.map { ["npi|\($0)"] } ?? []) + licenses.map { "license|\($0)" }
+            + (person.map { ["person|\($0)"] } ?? [])
+    }
+}
+
+/// Who is registered already, by each de-duplication key: in the database (first registered wins) and earlier in
+/// the batch.
+struct PeopleIndex {
+    enum Match {
+        case stored(Int64, String, String)
+        case pending(Int, String)
+    }
+
+    private var stored: [String: (Int64, String)] = [:]
+    private var pending: [String: Int] = [:]
+
+    mutating func load(_ connection: PGConnection, keys: [DedupKeys]) throws {
+        func remember(_ key: String, _ row: PGRow) throws {
+            if stored[key] == nil { stored[key] = (try row.decode("id"), try row.decode("registering_state")) }
+        }
+        let npis = keys.compactMap(\.npi)
+        if !npis.isEmpty {
+            for row in try connection.query(
+                "SELECT id, registering_state, npi FROM volunteers WHERE npi = ANY(\(npis)::text[]) AND linked_to IS NULL ORDER BY id")
+            {
+                try remember("npi|" + (try row.decode("npi", as: String.self)), row)
+            }
+        }
+        let licenses = keys.flatMap(\.licenses)
+        if !licenses.isEmpty {
+            let parts = licenses.map { $0.split(separator: "|", maxSplits: 1).map(String.init) }
+            for row in try connection.query(
+                """
+                SELECT v.id, v.registering_state, l.jurisdiction, upper(l.number) AS number
+                FROM volunteer_licenses l JOIN volunteers v ON v.id = l.volunteer_id
+                WHERE (l.jurisdiction, upper(l.number)) IN (
+                    SELECT j::char(2), n FROM unnest(\(parts.map { $0[0] })::text[], \(parts.map { $0[1] })::text[]) AS u(j, n))
+                  AND v.linked_to IS NULL
+                ORDER BY v.id
+                """)
+            {
+                try remember("license|\(try row.decode("jurisdiction", as: String.self))|\(try row.decode("number", as: String.self))", row)
+            }
+        }
+        let people = keys.compactMap(\.person).map { $0.split(separator: "|").map(String.init) }
+        if !people.isEmpty {
+            for row in try connection.query(
+                """
+                SELECT id, registering_state, lower(last_name) AS last, lower(first_name) AS first, date_of_birth
+                FROM volunteers
+                WHERE (lower(last_name), lower(first_name), date_of_birth) IN (
+                    SELECT l, f, d::date FROM unnest(\(people.map { $0[0] })::text[], \(people.map { $0[1] })::text[],
+                                                     \(people.map { $0[2] })::text[]) AS u(l, f, d))
+                  AND linked_to IS NULL
+                ORDER BY id
+                """)
+            {
+                let dob: CalendarDate = try row.decode("date_of_birth")
+                try remember("person|\(try row.decode("last", as: String.self))|\(try row.decode("first", as: String.self))|\(dob)", row)
+            }
+        }
+    }
+
+    /// The first registered record sharing a key with `keys`, by NPI, then licence, then name and date of birth.
+    func match(_ keys: DedupKeys) -> Match? {
+        var candidates: [(String, String)] = []
+        if let npi = keys.npi { candidates.append(("npi|\(npi)", "same NPI")) }
+        for license in keys.licenses {
+            candidates.append(("license|\(license)", "same licence \(license.replacingOccurrences(of: "|", with: " "))"))
+        }
+        if let person = keys.person { candidates.append(("person|\(person)", "same name and date of birth")) }
+        for (key, reason) in candidates {
+            if let (id, state) = stored[key] { return .stored(id, state, reason) }
+            if let index = pending[key] { return .pending(index, reason) }
+        }
+        return nil
+    }
+
+    mutating func addPending(_ keys: DedupKeys, index: Int) {
+        for key in keys.lockKeys where !key.hasPrefix("ref|") && pending[key] == nil { pending[key] = index }
+    }
+}
+
+/// A new volunteers row, as `jsonb_to_recordset` reads it.
+struct NewRow: Encodable {
+    let registering_state: String
+    let ref: String
+    let category: String
+    let profession: String
+    let first_name: String
+    let last_name: String
+    let date_of_birth: CalendarDate?
+    let email: String?
+    let phone: String?
+    let home_state: String
+    let lat: Double?
+    let lon: Double?
+    let npi: String?
+    let skills: [String]
+    let available_from: CalendarDate?
+    let available_to: CalendarDate?
+    let max_travel_km: Int?
+    let telehealth_only: Bool
+    let profile: VolunteerProfile
+    let linked_to: Int64?
+    let created_by: Int64
+
+    init(profile: VolunteerProfile, state: String, linkedTo: Int64?, createdBy: Int64) {
+        registering_state = state
+        ref = profile.ref
+        category = profile.category.rawValue
+        profession = profile.profession.rawValue
+        first_name = profile.firstName
+        last_name = profile.lastName
+        date_of_birth = profile.dateOfBirth
+        email = profile.email
+        phone = profile.phone
+        home_state = profile.homeState
+        lat = profile.location?.lat
+        lon = profile.location?.lon
+        npi = profile.npi
+        skills = profile.skills.map(\.rawValue)
+        available_from = profile.availability?.from
+        available_to = profile.availability?.to
+        max_travel_km = profile.maxTravelKm
+        telehealth_only = profile.telehealthOnly
+        self.profile = profile
+        linked_to = linkedTo
+        created_by = createdBy
+    }
+}
+
+struct LicenseRow: Encodable {
+    let ref: String
+    let position: Int
+    let jurisdiction: String
+    let license_type: String
+    let number: String
+    let status: String
+    let expires: CalendarDate?
+
+    init(ref: String, position: Int, license: VolunteerProfile.License) {
+        self.ref = ref
+        self.position = position
+        jurisdiction = license.jurisdiction
+        license_type = license.type
+        number = license.number
+        status = license.status.rawValue
+        expires = license.expires
+    }
+}
+
+struct AuditRow: Encodable {
+    let ref: String
+    let action: String
+    let after: VolunteerProfile
+}
