@@ -33,12 +33,9 @@ public enum JSONValue: Sendable, Equatable, Decodable {
     /// Parses a JSON document; the error says where it is malformed.
     public static func parse(_ text: String) throws(FieldErrors) -> JSONValue {
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
-        } catch let DecodingError.dataCorrupted(context) {
-            let detail = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            throw FieldErrors([FieldError("body", "malformed JSON" + (detail.map { ": \($0)" } ?? ""))])
+            return try JSONParser.parse(text)
         } catch {
-            throw FieldErrors([FieldError("body", "malformed JSON")])
+            throw FieldErrors([FieldError("body", "malformed JSON: \(error.message) at byte \(error.offset + 1)")])
         }
     }
 
