@@ -37,15 +37,22 @@ extension VolunteerStore {
             FROM (SELECT k FROM unnest(\(allKeys)::text[]) AS k ORDER BY k) AS keys
             """)
 
-        // What is stored already: the same refs, and records of the same people.
+        // What is stored already: the same refs, and records of the same people. Stored registrations are compared
+        // with the new ones in the database (jsonb equality), and only differing ones are read back, for the message.
+        var firstByRef: [String: VolunteerProfile] = [:]
+        for profile in profiles where firstByRef[profile.ref] == nil { firstByRef[profile.ref] = profile }
         var storedByRef: [String: (id: Int64, profile: VolunteerProfile)] = [:]
         for row in try connection.query(
             """
-            SELECT id, ref, profile::text AS profile FROM volunteers
-            WHERE registering_state = \(state.code) AND ref = ANY(\(profiles.map(\.ref))::text[])
+            SELECT v.id, v.ref, CASE WHEN v.profile = n.value THEN NULL ELSE v.profile::text END AS differing
+            FROM volunteers v JOIN jsonb_each(\(try PGJSON(encoding: firstByRef))::jsonb) AS n ON n.key = v.ref
+            WHERE v.registering_state = \(state.code)
             """)
         {
-            storedByRef[try row.decode("ref")] = (try row.decode("id"), try Self.decodeProfile(try row.decode("profile")))
+            let ref: String = try row.decode("ref")
+            let differing: String? = try row.decode("differing")
+            guard let first = firstByRef[ref] else { continue }
+            storedByRef[ref] = (try row.decode("id"), try differing.map(Self.decodeProfile) ?? first)
         }
         var people = PeopleIndex()
         try people.load(connection, keys: keys)
