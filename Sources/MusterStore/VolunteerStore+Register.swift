@@ -41,11 +41,13 @@ extension VolunteerStore {
         // with the new ones in the database (jsonb equality), and only differing ones are read back, for the message.
         var firstByRef: [String: VolunteerProfile] = [:]
         for profile in profiles where firstByRef[profile.ref] == nil { firstByRef[profile.ref] = profile }
+        // Each registration is encoded once, here, and the statements below take it from this object by ref.
+        let profilesByRef = try PGJSON(encoding: firstByRef)
         var storedByRef: [String: (id: Int64, profile: VolunteerProfile)] = [:]
         for row in try connection.query(
             """
             SELECT v.id, v.ref, CASE WHEN v.profile = n.value THEN NULL ELSE v.profile::text END AS differing
-            FROM volunteers v JOIN jsonb_each(\(try PGJSON(encoding: firstByRef))::jsonb) AS n ON n.key = v.ref
+            FROM volunteers v JOIN jsonb_each(\(profilesByRef)::jsonb) AS n ON n.key = v.ref
             WHERE v.registering_state = \(state.code)
             """)
         {
@@ -118,14 +120,15 @@ extension VolunteerStore {
                     registering_state, ref, category, profession, first_name, last_name, date_of_birth, email, phone,
                     home_state, lat, lon, npi, skills, available_from, available_to, max_travel_km, telehealth_only,
                     profile, linked_to, created_by)
-                SELECT registering_state, ref, category, profession, first_name, last_name, date_of_birth, email, phone,
-                       home_state, lat, lon, npi, skills, available_from, available_to, max_travel_km, telehealth_only,
-                       profile, linked_to, created_by
+                SELECT r.registering_state, r.ref, r.category, r.profession, r.first_name, r.last_name, r.date_of_birth,
+                       r.email, r.phone, r.home_state, r.lat, r.lon, r.npi, r.skills, r.available_from, r.available_to,
+                       r.max_travel_km, r.telehealth_only, p.value, r.linked_to, r.created_by
                 FROM jsonb_to_recordset(\(try PGJSON(encoding: rows))::jsonb) AS r(
                     registering_state char(2), ref text, category text, profession text, first_name text, last_name text,
                     date_of_birth date, email text, phone text, home_state char(2), lat float8, lon float8, npi char(10),
                     skills text[], available_from date, available_to date, max_travel_km int, telehealth_only boolean,
-                    profile jsonb, linked_to bigint, created_by bigint)
+                    linked_to bigint, created_by bigint)
+                JOIN jsonb_each(\(profilesByRef)::jsonb) AS p ON p.key = r.ref
                 RETURNING id, ref
                 """)
             for row in inserted { newIDs[try row.decode("ref")] = try row.decode("id") }
@@ -145,13 +148,13 @@ extension VolunteerStore {
                     """)
             }
             let audits = accepted.map { index, linkTo in
-                AuditRow(ref: profiles[index].ref, action: linkTo == nil ? "volunteer.register" : "volunteer.register-linked", after: profiles[index])
+                AuditRow(ref: profiles[index].ref, action: linkTo == nil ? "volunteer.register" : "volunteer.register-linked")
             }
             try connection.query(
                 """
                 INSERT INTO audit_log (actor_token_id, actor_name, action, entity, entity_id, state, after)
-                SELECT \(actor.tokenID), \(actor.name), a.action, 'volunteer', v.id, \(state.code), a.after
-                FROM jsonb_to_recordset(\(try PGJSON(encoding: audits))::jsonb) AS a(ref text, action text, after jsonb)
+                SELECT \(actor.tokenID), \(actor.name), a.action, 'volunteer', v.id, \(state.code), v.profile
+                FROM jsonb_to_recordset(\(try PGJSON(encoding: audits))::jsonb) AS a(ref text, action text)
                 JOIN volunteers v ON v.registering_state = \(state.code) AND v.ref = a.ref
                 """)
         }
@@ -299,7 +302,6 @@ struct NewRow: Encodable {
     let available_to: CalendarDate?
     let max_travel_km: Int?
     let telehealth_only: Bool
-    let profile: VolunteerProfile
     let linked_to: Int64?
     let created_by: Int64
 
@@ -322,7 +324,6 @@ struct NewRow: Encodable {
         available_to = profile.availability?.to
         max_travel_km = profile.maxTravelKm
         telehealth_only = profile.telehealthOnly
-        self.profile = profile
         linked_to = linkedTo
         created_by = createdBy
     }
@@ -351,5 +352,4 @@ struct LicenseRow: Encodable {
 struct AuditRow: Encodable {
     let ref: String
     let action: String
-    let after: VolunteerProfile
 }
