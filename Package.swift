@@ -49,6 +49,8 @@ let package = Package(
         .target(name: "MusterCore", swiftSettings: strict),
         // The volunteer registry's domain: records, validation, credential levels. Pure; no database.
         .target(name: "MusterRegistry", dependencies: ["MusterCore"], swiftSettings: strict),
+        // Exact matching of volunteers to staffing requests: instance format, feasibility, min-cost flow. Pure.
+        .target(name: "MusterMatching", swiftSettings: strict),
         // Schema-aware storage: migrations runner and the API-token store.
         .target(
             name: "MusterStore",
@@ -116,7 +118,7 @@ let package = Package(
             name: "musterctl",
             dependencies: [
                 "MusterClient", "MusterCluster", "MusterStore", "MusterPQ", "MusterCore", "MusterProtocol", "MusterRuntime",
-                "MusterRegistry",
+                "MusterRegistry", "MusterMatching",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -146,6 +148,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(name: "MusterMatchingTests", dependencies: ["MusterMatching"], swiftSettings: strict),
         .testTarget(name: "MusterRegistryTests", dependencies: ["MusterRegistry", "MusterCore"], swiftSettings: strict),
         .testTarget(name: "MusterPQTests", dependencies: ["MusterPQ", "MusterTestSupport"], swiftSettings: strict),
         .testTarget(name: "MusterStoreTests", dependencies: ["MusterStore", "MusterTestSupport"], swiftSettings: strict),

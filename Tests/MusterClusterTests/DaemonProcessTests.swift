@@ -156,4 +156,27 @@ import Testing
         #expect(badToken.status != 0)
         #expect(badToken.output.contains("\"ZZ\" is not a US state or territory code"))
     }
+
+    @Test func solveMatchesTheKnownOptimumOfEachSample() throws {
+        for name in ["tiny", "small", "mid"] {
+            let result = try musterctl(["solve", "\(RepositoryPaths.matchSamples)/\(name).json"])
+            #expect(result.status == 0, "\(result.output.prefix(300))")
+            let solution = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
+            let reference = try JSONSerialization.jsonObject(
+                with: try Data(contentsOf: URL(fileURLWithPath: "\(RepositoryPaths.matchSamples)/\(name).solution.json"))) as? [String: Any]
+            #expect(solution?["format"] as? String == "muster-match-solution/1")
+            #expect(solution?["weightedFilled"] as? Int == reference?["weightedFilled"] as? Int, "\(name)")
+            #expect(solution?["travelKm"] as? Int == reference?["travelKm"] as? Int, "\(name)")
+        }
+        let root = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try #"{"format":"muster-match-instance/1","volunteers":[{"id":"v"}],"requests":[]}"#.write(
+            toFile: root + "/bad.json", atomically: true, encoding: .utf8)
+        let invalid = try musterctl(["solve", root + "/bad.json"])
+        #expect(invalid.status == 1)
+        #expect(invalid.output.contains("volunteers[0]"), "\(invalid.output)")
+        let missing = try musterctl(["solve", root + "/absent.json"])
+        #expect(missing.status == 2)
+        #expect(missing.output.contains("cannot open"))
+    }
 }

@@ -8,6 +8,11 @@ public enum RepositoryPaths {
             .deletingLastPathComponent().path
     }()
 
+    /// The matching samples in `shared/match-samples`, beside the repository.
+    public static var matchSamples: String {
+        URL(fileURLWithPath: root).deletingLastPathComponent().appendingPathComponent("shared/match-samples").path
+    }
+
     /// `Migrations/`.
     public static var migrations: String { root + "/Migrations" }
 
