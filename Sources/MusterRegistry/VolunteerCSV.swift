@@ -213,3 +213,39 @@ public struct CSVReader {
         return text
     }
 }
+
+extension VolunteerCSV {
+    /// The cells of one registration in `header` order, for export. A CSV row holds one licence: the first.
+    public static func cells(for profile: VolunteerProfile) throws -> [String] {
+        guard case .object(let object) = try JSONValue.from(profile) else { return header.map { _ in "" } }
+        return columns.map { column in
+            var value: JSONValue? = .object(object)
+            for (depth, key) in column.path.enumerated() {
+                guard case .object(let members) = value else { value = nil; break }
+                value = members[key]
+                if depth == 0, key == "licenses", case .array(let licences) = value { value = licences.first }
+            }
+            return text(value)
+        }
+    }
+
+    static func text(_ value: JSONValue?) -> String {
+        switch value {
+        case nil, .null?: return ""
+        case .bool(let flag)?: return flag ? "true" : "false"
+        case .integer(let number)?: return String(number)
+        case .number(let number)?: return String(number)
+        case .string(let text)?: return text
+        case .array(let items)?: return items.map { text($0) }.joined(separator: ";")
+        case .object?: return ""
+        }
+    }
+
+    /// One CSV record: fields quoted when they hold a comma, quote or line break.
+    public static func record(_ cells: [String]) -> String {
+        cells.map { cell in
+            guard cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return cell }
+            return "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }.joined(separator: ",")
+    }
+}

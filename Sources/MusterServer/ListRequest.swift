@@ -8,7 +8,7 @@ enum ListRequest {
     static let defaultLimit = 100
     static let maxLimit = 1000
 
-    static func parse(_ value: JSONValue) throws -> (VolunteerFilter, after: Int64, limit: Int) {
+    static func parse(_ value: JSONValue) throws -> (VolunteerFilter, after: Int64, limit: Int, full: Bool) {
         var errors: [FieldError] = []
         var r = ObjectReader(value, path: "", errors: &errors)
         var filter = VolunteerFilter()
@@ -29,13 +29,14 @@ enum ListRequest {
             return (lat, lon, km)
         }
         let limit = r.integer("limit", range: 1...maxLimit) ?? defaultLimit
+        let full = r.bool("full") ?? false
         var after: Int64 = 0
         if let cursor = r.string("after", maxLength: 100) {
             if let id = decodeCursor(cursor) { after = id } else { r.fail("after", "not a cursor from a previous page") }
         }
         errors += r.finish()
         if !errors.isEmpty { throw CommandError.badRequest(FieldErrors(errors).description) }
-        return (filter, after, limit)
+        return (filter, after, limit, full)
     }
 
     /// An opaque page cursor; clients pass it back unchanged.

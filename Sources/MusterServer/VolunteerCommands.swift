@@ -248,10 +248,10 @@ enum VolunteerCommands {
 
     static let list = Command(
         name: "VOLUNTEER.LIST", usage: "VOLUNTEER.LIST [{filters, limit, after}]",
-        summary: "Searches volunteers: one ROW each, then OK {count, next}; pass next as after for the next page.",
+        summary: "Searches volunteers: one ROW each (full records with \"full\": true), then OK {count, next}.",
         access: stateRoles, arguments: CommandArguments(body: .optional),
         body: .async { request, context in
-            let (parsedFilter, after, limit) = try ListRequest.parse(try body(request))
+            let (parsedFilter, after, limit, full) = try ListRequest.parse(try body(request))
             var requested = parsedFilter
             if let own = scope(context) {
                 if let asked = requested.state, asked != own {
@@ -261,12 +261,21 @@ enum VolunteerCommands {
             }
             let filter = requested
             let store = context.services.volunteers
-            let records = try await context.services.pool.withConnection { connection in
-                try store.list(connection, filter: filter, after: after, limit: limit + 1)
+            let identity = context.identity
+            // Full records carry contact details: reading them is audited, one row per page.
+            let records = try await context.services.pool.withTransaction { connection in
+                let records = try store.list(connection, filter: filter, after: after, limit: limit + 1)
+                if full, !records.isEmpty {
+                    try context.services.audit.record(
+                        connection, actor: identity, action: "volunteer.export", entity: "volunteer", entityID: nil,
+                        state: filter.state, before: nil,
+                        after: try PGJSON(encoding: ["ids": records.prefix(limit).map(\.id)]))
+                }
+                return records
             }
             let page = Array(records.prefix(limit))
             let next = records.count > limit ? page.last.map { ListRequest.cursor(after: $0.id) } : nil
-            let rows = page.map { JSONText.encode(SummaryView($0)) }
+            let rows = page.map { full ? JSONText.encode(RecordView($0)) : JSONText.encode(SummaryView($0)) }
             struct Summary: Encodable {
                 let count: Int
                 @ExplicitNull var next: String?

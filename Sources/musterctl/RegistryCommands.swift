@@ -41,7 +41,7 @@ extension MusterCtl {
     struct Volunteers: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Search, show and follow up volunteers (through musterd).",
-            subcommands: [Import.self, List.self, Show.self, Expiring.self])
+            subcommands: [Import.self, Export.self, List.self, Show.self, Expiring.self])
     }
 
     struct Funnel: AsyncParsableCommand {

@@ -120,6 +120,17 @@ import Testing
         let reimported = try musterctl(["volunteers", "import", csv, "--state", "NY"] + address)
         #expect(reimported.output.contains("5 rows: 0 created, 1 already present, 4 failed"), "\(reimported.output)")
 
+        // Export round-trips through import: the exported CSV re-imports as "already present".
+        let exported = root + "/export.csv"
+        let export = try musterctl(["volunteers", "export", "--state", "NY", "--output", exported] + address)
+        #expect(export.status == 0, "\(export.output)")
+        #expect(export.output.contains("exported 2 volunteer(s)"))
+        let roundTrip = try musterctl(["volunteers", "import", exported, "--state", "NY"] + address)
+        #expect(roundTrip.output.contains("2 rows: 0 created, 2 already present, 0 failed"), "\(roundTrip.output)")
+        let jsonl = try musterctl(["volunteers", "export", "--state", "NY", "--format", "jsonl"] + address)
+        #expect(jsonl.output.split(separator: "\n").count == 2)
+        #expect(jsonl.output.contains("\"email\":\"rosa@example.org\""))
+
         let refused = try musterctl(["volunteers", "show", "999"] + address)
         #expect(refused.status != 0)
         #expect(refused.output.contains("ERR NOT_FOUND no volunteer 999"))
