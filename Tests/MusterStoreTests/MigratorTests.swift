@@ -5,12 +5,39 @@ import MusterStore
 import MusterTestSupport
 import Testing
 
+/// Scratch directories of this test process, deleted at exit.
+final class ScratchDirectories: @unchecked Sendable {
+    static let shared = ScratchDirectories()
+    // Guarded by `lock`.
+    private var paths: [String] = []
+    private let lock = NSLock()
+
+    private init() {
+        atexit {
+            for path in ScratchDirectories.shared.all { try? FileManager.default.removeItem(atPath: path) }
+        }
+    }
+
+    func remember(_ path: String) {
+        lock.lock()
+        paths.append(path)
+        lock.unlock()
+    }
+
+    var all: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return paths
+    }
+}
+
 @Suite struct MigratorTests {
     let logger = Logger(label: "test")
 
-    /// A scratch migrations directory with the given files.
+    /// A scratch migrations directory with the given files (removed when the test process exits).
     func directory(_ files: [String: String]) throws -> String {
         let path = NSTemporaryDirectory() + "muster-migrations-\(UUID().uuidString)"
+        ScratchDirectories.shared.remember(path)
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         for (name, sql) in files { try sql.write(toFile: "\(path)/\(name)", atomically: true, encoding: .utf8) }
         return path
