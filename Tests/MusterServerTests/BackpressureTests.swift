@@ -1,0 +1,72 @@
+import Foundation
+import MusterTestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A client that sends but never reads cannot make the server buffer without bound: once the replies it does not
+/// read fill the socket buffers and the server's output limit, the server stops reading from it, so the client's
+/// own writes stall.
+@Suite struct BackpressureTests {
+    @Test func aClientThatNeverReadsIsStoppedNotBuffered() async throws {
+        try await withTestServer { server in
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            #expect(fd >= 0)
+            defer { close(fd) }
+            var small: Int32 = 16 * 1024
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(server.port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            #expect(connected == 0)
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK)
+
+            // Write PINGs without reading a single reply, until writes have stalled for 5 seconds (or 256 MiB went,
+            // or a minute passed).
+            // A server that kept reading would, once it had worked through what is buffered, take more.
+            let chunk = [UInt8](repeating: 0, count: 64 * 1024).enumerated().map { index, _ in
+                Array("PING\n".utf8)[index % 5]
+            }
+            var written = 0
+            var stalledSince: ContinuousClock.Instant?
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(60)
+            while written < 256 * 1024 * 1024, clock.now < deadline {
+                let sent = chunk.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if sent > 0 {
+                    written += sent
+                    stalledSince = nil
+                    continue
+                }
+                #expect(errno == EAGAIN || errno == EWOULDBLOCK, "send failed: \(errno)")
+                if let since = stalledSince {
+                    if clock.now - since > .seconds(5) { break }
+                } else {
+                    stalledSince = clock.now
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(stalledSince.map { clock.now - $0 > .seconds(5) } == true, "the server kept reading \(written) bytes from a client that reads nothing")
+            #expect(written < 64 * 1024 * 1024, "wrote \(written) bytes before the server stopped reading")
+
+            // The connection is still healthy: reading resumes the flow, and the replies are there, in order.
+            var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+            var received = 0
+            while received < 5 * 8 {
+                let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if count > 0 {
+                    if received == 0 { #expect(buffer.starts(with: Array("OK PONG\n".utf8))) }
+                    received += count
+                } else {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+            }
+        }
+    }
+}
