@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
     ],
     targets: [
         // libpq, the PostgreSQL C client, as a system library.
@@ -51,6 +52,13 @@ let package = Package(
         .target(name: "MusterRegistry", dependencies: ["MusterCore"], swiftSettings: strict),
         // Exact matching of volunteers to staffing requests: instance format, feasibility, min-cost flow. Pure.
         .target(name: "MusterMatching", swiftSettings: strict),
+        // Eligibility: emergency orders as YAML rule packs (Deploy/orders), type-checked at load, evaluated with
+        // reasons. Pure; no database.
+        .target(
+            name: "MusterEligibility",
+            dependencies: ["MusterCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
         // Schema-aware storage: migrations runner and the API-token store.
         .target(
             name: "MusterStore",
@@ -148,6 +156,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(name: "MusterEligibilityTests", dependencies: ["MusterEligibility", "MusterCore"], swiftSettings: strict),
         .testTarget(name: "MusterMatchingTests", dependencies: ["MusterMatching"], swiftSettings: strict),
         .testTarget(name: "MusterRegistryTests", dependencies: ["MusterRegistry", "MusterCore"], swiftSettings: strict),
         .testTarget(name: "MusterPQTests", dependencies: ["MusterPQ", "MusterTestSupport"], swiftSettings: strict),

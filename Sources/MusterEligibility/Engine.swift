@@ -1,0 +1,120 @@
+import MusterCore
+import Foundation
+
+/// One provision that grants practice authority.
+public struct Grant: Sendable, Hashable, CustomStringConvertible {
+    public let instrument: String, provision: String
+    public let settings: [Setting], conditions: [String]
+    public let grade: SourceGrade, uncertain: Bool
+    public var description: String { "\(instrument) \(provision)" }
+    /// Breadth of settings: `any` counts as all four settings.
+    var breadth: Int { settings.contains(.any) ? Setting.allCases.count : Set(settings).count }
+}
+
+public struct Decision: Sendable {
+    public let eligible: Bool
+    /// Every granting provision, primary first.
+    public let grants: [Grant]
+    /// Least restrictive grant: fewest conditions, then broadest settings, then best source grade, then instrument/provision id.
+    public let primary: Grant?
+    /// Union of conditions across all grants, sorted.
+    public let conditions: [String]
+    public let uncertain: Bool
+    /// Why each failing provision failed, in plain words, each ending "(instrument provision)".
+    public let reasons: [String]
+}
+
+public enum EligibilityEngine {
+    /// Evaluate `facts` for practice in `state` on `date` against `packs`. Pure and deterministic.
+    /// With `explain: false` failing provisions are skipped without building reason strings (fast screening path);
+    /// `reasons` is then empty.
+    public static func evaluate(_ facts: EligibilityFacts, state: String, date: CalendarDate, packs: [RulePack],
+                                explain: Bool = true) -> Decision {
+        var grants: [Grant] = []
+        var reasons: [String] = []
+        // Global blocks (orders.md §0.5): revoked/suspended licence anywhere, restricted/suspended/revoked home-country licence,
+        // unresolved disciplinary action.
+        var blocks: [String] = []
+        for l in facts.licenses where l.status == .revoked || l.status == .suspended {
+            blocks.append("licence \(l.jurisdiction) \(l.type) is \(l.status.rawValue), which blocks eligibility")
+        }
+        if facts.disciplinary { blocks.append("unresolved disciplinary action blocks eligibility") }
+        if let s = facts.img?.homeCountryLicenseStanding, s == .restricted || s == .suspended || s == .revoked {
+            blocks.append("home-country licence standing \(s.rawValue), which blocks eligibility")
+        }
+        var ctx = EvalContext(facts: facts, date: date, license: nil)
+        for pack in packs where pack.appliesTo.contains(state) {
+            var packWindow: String? = nil
+            if let s = pack.signed, date < s { packWindow = "\(date) is before \(pack.id) was signed (\(s))" }
+            for p in pack.provisions {
+                if !explain {
+                    let from = p.effectiveFrom ?? pack.effectiveFrom, to = p.effectiveTo ?? pack.effectiveTo
+                    var ok = packWindow == nil && date >= from && (to.map { date <= $0 } ?? true)
+                        && (p.categories?.contains(facts.category) ?? true) && (p.professions?.contains(facts.profession) ?? true)
+                        && (p.allowAdverse || blocks.isEmpty)
+                    if ok, let cr = p.criteria { ok = cr.holds(&ctx) }
+                    if ok { grants.append(Grant(instrument: pack.id, provision: p.id, settings: p.settings, conditions: p.conditions,
+                                                grade: p.grade, uncertain: p.uncertain)) }
+                    continue
+                }
+                let tag = "(\(pack.id) \(p.id))"
+                var why: [String] = []
+                if let w = packWindow { why.append(w) } else {
+                    let from = p.effectiveFrom ?? pack.effectiveFrom
+                    let to = p.effectiveTo ?? pack.effectiveTo
+                    if date < from { why.append("\(date) is before the window opens (\(from))") }
+                    if let to, date > to { why.append("\(date) is after the window closed (\(to))") }
+                }
+                if let c = p.categories, !c.contains(facts.category) {
+                    why.append("category \(facts.category.rawValue) not in [\(c.map(\.rawValue).sorted().joined(separator: ", "))]")
+                }
+                if let pr = p.professions, !pr.contains(facts.profession) {
+                    why.append("profession \(facts.profession) not in [\(pr.sorted().joined(separator: ", "))]")
+                }
+                if !p.allowAdverse { why.append(contentsOf: blocks) }
+                if why.isEmpty, let cr = p.criteria, !cr.holds(&ctx) { why.append(contentsOf: cr.reasons(&ctx)) }
+                else if !why.isEmpty, let cr = p.criteria { why.append(contentsOf: cr.reasons(&ctx)) }
+                if why.isEmpty {
+                    grants.append(Grant(instrument: pack.id, provision: p.id, settings: p.settings, conditions: p.conditions,
+                                        grade: p.grade, uncertain: p.uncertain))
+                } else {
+                    for w in why { reasons.append("\(w) \(tag)") }
+                }
+            }
+        }
+        grants.sort(by: lessRestrictive)
+        var conds = Set<String>()
+        for g in grants { conds.formUnion(g.conditions) }
+        return Decision(eligible: !grants.isEmpty, grants: grants, primary: grants.first, conditions: conds.sorted(),
+                        uncertain: grants.contains { $0.uncertain }, reasons: reasons)
+    }
+
+    /// The primary-selection order: fewer conditions, broader settings, better grade, certain before uncertain, then ids.
+    static func lessRestrictive(_ a: Grant, _ b: Grant) -> Bool {
+        if a.conditions.count != b.conditions.count { return a.conditions.count < b.conditions.count }
+        if a.breadth != b.breadth { return a.breadth > b.breadth }
+        if a.uncertain != b.uncertain { return !a.uncertain }
+        if a.grade != b.grade { return a.grade < b.grade }
+        if a.instrument != b.instrument { return a.instrument < b.instrument }
+        return a.provision < b.provision
+    }
+
+    /// Loads every `*.yaml` in a directory (sorted). Throws every rejected file's errors together; valid files are not returned partially.
+    public static func loadPacks(directory: String) throws -> [RulePack] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".yaml") }.sorted()
+        var packs: [RulePack] = []
+        var errors: [PackLoadError] = []
+        for n in names {
+            let path = directory + "/" + n
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            do { packs.append(try RulePack.load(yaml: text, file: n)) } catch { errors.append(error) }
+        }
+        if !errors.isEmpty { throw PackDirectoryError(errors: errors) }
+        return packs
+    }
+}
+
+public struct PackDirectoryError: Error, CustomStringConvertible {
+    public let errors: [PackLoadError]
+    public var description: String { errors.map(\.description).joined(separator: "\n") }
+}

@@ -1,0 +1,165 @@
+import MusterCore
+/// A typed value a field yields or a literal in a pack.
+public enum FactValue: Sendable, Hashable, CustomStringConvertible {
+    case int(Int), bool(Bool), string(String), date(CalendarDate), missing
+    public var description: String {
+        switch self {
+        case .int(let v): return String(v)
+        case .bool(let v): return String(v)
+        case .string(let v): return v
+        case .date(let v): return v.description
+        case .missing: return "missing"
+        }
+    }
+    @inline(__always) static func compare(_ a: FactValue, _ b: FactValue) -> Int? {
+        switch (a, b) {
+        case (.int(let x), .int(let y)): return x < y ? -1 : (x == y ? 0 : 1)
+        case (.date(let x), .date(let y)): return x < y ? -1 : (x == y ? 0 : 1)
+        case (.bool(let x), .bool(let y)): return x == y ? 0 : 1
+        case (.string(let x), .string(let y)): return x == y ? 0 : 1
+        default: return nil
+        }
+    }
+}
+
+public enum FieldType: Sendable, Equatable, CustomStringConvertible {
+    case int, bool, date, string(allowed: [String]?)
+    public var description: String {
+        switch self {
+        case .int: return "integer"
+        case .bool: return "boolean"
+        case .date: return "date"
+        case .string(let a): return a.map { "one of \($0.joined(separator: "|"))" } ?? "string"
+        }
+    }
+}
+
+struct EvalContext {
+    let facts: EligibilityFacts
+    let date: CalendarDate
+    var license: EligibilityFacts.License?
+}
+
+/// A field the predicate language can read: name, type, plain-words label and unit.
+struct FieldDef: Sendable {
+    let name: String, label: String, unit: String, type: FieldType, licenseLevel: Bool
+    let get: @Sendable (EvalContext) -> FactValue
+}
+
+enum FieldCatalog {
+    static func opt(_ d: CalendarDate?) -> FactValue { d.map { .date($0) } ?? .missing }
+    static let all: [String: FieldDef] = {
+        var f: [String: FieldDef] = [:]
+        func add(_ n: String, _ l: String, _ u: String, _ t: FieldType, lic: Bool = false,
+                 _ g: @escaping @Sendable (EvalContext) -> FactValue) {
+            f[n] = FieldDef(name: n, label: l, unit: u, type: t, licenseLevel: lic, get: g)
+        }
+        typealias F = EligibilityFacts
+        add("category", "category", "", .string(allowed: F.Category.allCases.map(\.rawValue))) { .string($0.facts.category.rawValue) }
+        add("profession", "profession", "", .string(allowed: nil)) { .string($0.facts.profession) }
+        add("homeState", "home state", "", .string(allowed: nil)) { .string($0.facts.homeState) }
+        add("disciplinary", "unresolved disciplinary action", "", .bool) { .bool($0.facts.disciplinary) }
+        add("credentialLevel", "credential level", "", .int) { c in c.facts.credentialLevel.map { .int($0) } ?? .missing }
+        add("img.usGmeMonths", "US GME", " months", .int) { c in c.facts.img.map { .int($0.usGmeMonths) } ?? .missing }
+        add("img.ecfmgCertified", "ECFMG certified", "", .bool) { c in c.facts.img.map { .bool($0.ecfmgCertified) } ?? .missing }
+        add("img.yearsOfPractice", "years of foreign practice", " years", .int) { c in c.facts.img.map { .int($0.yearsOfPractice) } ?? .missing }
+        add("img.homeCountryLicenseStanding", "home-country licence standing", "", .string(allowed: F.Standing.allCases.map(\.rawValue))) { c in c.facts.img.map { .string($0.homeCountryLicenseStanding.rawValue) } ?? .missing }
+        add("img.graduationDate", "medical school graduation", "", .date) { c in opt(c.facts.img?.graduationDate) }
+        add("retired.lastClinicalPractice", "last clinical practice", "", .date) { c in opt(c.facts.retired?.lastClinicalPractice) }
+        add("student.program", "student programme", "", .string(allowed: F.Program.allCases.map(\.rawValue))) { c in c.facts.student.map { .string($0.program.rawValue) } ?? .missing }
+        add("student.graduationDate", "graduation", "", .date) { c in opt(c.facts.student?.graduationDate) }
+        add("student.graduated", "graduated", "", .bool) { c in c.facts.student.map { .bool($0.graduated) } ?? .missing }
+        add("license.jurisdiction", "licence jurisdiction", "", .string(allowed: nil), lic: true) { c in c.license.map { .string($0.jurisdiction) } ?? .missing }
+        add("license.type", "licence type", "", .string(allowed: nil), lic: true) { c in c.license.map { .string($0.type) } ?? .missing }
+        add("license.status", "licence status", "", .string(allowed: F.LicenseStatus.allCases.map(\.rawValue)), lic: true) { c in c.license.map { .string($0.status.rawValue) } ?? .missing }
+        add("license.expires", "licence expiry", "", .date, lic: true) { c in opt(c.license?.expires) }
+        add("license.lapsed", "licence status change", "", .date, lic: true) { c in opt(c.license?.lapsed) }
+        add("license.multistate", "multistate licence", "", .bool, lic: true) { c in c.license.map { .bool($0.multistate) } ?? .missing }
+        return f
+    }()
+}
+
+public enum CompareOp: String, Sendable, CaseIterable {
+    case eq, ne, lt, le, gt, ge
+    var symbol: String { ["eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥"][rawValue]! }
+    var negated: CompareOp { switch self { case .eq: .ne; case .ne: .eq; case .lt: .ge; case .le: .gt; case .gt: .le; case .ge: .lt } }
+    @inline(__always) func holds(_ c: Int) -> Bool {
+        switch self { case .eq: c == 0; case .ne: c != 0; case .lt: c < 0; case .le: c <= 0; case .gt: c > 0; case .ge: c >= 0 }
+    }
+}
+
+/// A compiled, type-checked predicate.
+indirect enum Predicate: Sendable {
+    case compare(FieldDef, CompareOp, FactValue)
+    case member(FieldDef, [FactValue])
+    /// Date field lies in [evaluation date − months, evaluation date] (or, if `maxMonths` is false, strictly more recent than that).
+    case within(FieldDef, months: Int, days: Int, text: String)
+    case all([Predicate]), any([Predicate]), not(Predicate)
+    case anyLicense(Predicate), noLicense(Predicate)
+
+    func holds(_ c: inout EvalContext) -> Bool {
+        switch self {
+        case .compare(let f, let op, let v):
+            guard let r = FactValue.compare(f.get(c), v) else { return false }
+            return op.holds(r)
+        case .member(let f, let vs):
+            let x = f.get(c); if case .missing = x { return false }
+            return vs.contains(x)
+        case .within(let f, let months, let days, _):
+            guard case .date(let d) = f.get(c) else { return false }
+            return d <= c.date && d >= c.date.adding(months: -months).adding(days: -days)
+        case .all(let ps): for p in ps where !p.holds(&c) { return false }; return true
+        case .any(let ps): for p in ps where p.holds(&c) { return true }; return false
+        case .not(let p): return !p.holds(&c)
+        case .anyLicense(let p), .noLicense(let p):
+            var found = false
+            let saved = c.license
+            for l in c.facts.licenses { c.license = l; if p.holds(&c) { found = true; break } }
+            c.license = saved
+            if case .anyLicense = self { return found } else { return !found }
+        }
+    }
+
+    /// A plain-words statement of what is required.
+    var describe: String {
+        switch self {
+        case .compare(let f, let op, let v): return "\(f.label) \(op.symbol) \(v)\(f.unit)"
+        case .member(let f, let vs): return "\(f.label) in [\(vs.map(\.description).joined(separator: ", "))]"
+        case .within(let f, _, _, let t): return "\(f.label) within the last \(t)"
+        case .all(let ps): return ps.map(\.describe).joined(separator: " and ")
+        case .any(let ps): return "(" + ps.map(\.describe).joined(separator: " or ") + ")"
+        case .not(let p): return "not (\(p.describe))"
+        case .anyLicense(let p): return "a licence with \(p.describe)"
+        case .noLicense(let p): return "no licence with \(p.describe)"
+        }
+    }
+
+    /// Why this predicate fails, in plain words naming field, value and threshold.
+    func reasons(_ c: inout EvalContext) -> [String] {
+        if holds(&c) { return [] }
+        switch self {
+        case .compare(let f, let op, let v):
+            let x = f.get(c)
+            if case .missing = x { return ["\(f.label) missing, \(op.symbol) \(v)\(f.unit) required"] }
+            return ["\(f.label) \(x)\(f.unit) \(op.negated.symbol) \(v) required".replacingSpaces()]
+        case .member(let f, let vs):
+            return ["\(f.label) \(f.get(c)) not in [\(vs.map(\.description).joined(separator: ", "))]"]
+        case .within(let f, let months, let days, let t):
+            guard case .date(let d) = f.get(c) else { return ["\(f.label) missing, within the last \(t) required"] }
+            if d > c.date { return ["\(f.label) \(d) is after the evaluation date \(c.date)"] }
+            return ["\(f.label) \(d) is more than \(t) before \(c.date) (limit \(c.date.adding(months: -months).adding(days: -days)))"]
+        case .all(let ps): return ps.flatMap { $0.reasons(&c) }
+        case .any(let ps): return ["none of: " + ps.map { p in p.reasons(&c).joined(separator: "; ") }.joined(separator: " | ")]
+        case .not(let p): return ["\(p.describe) holds, which is not allowed"]
+        case .anyLicense(let p): return ["no licence with \(p.describe)"]
+        case .noLicense(let p):
+            let bad = c.facts.licenses.filter { l in var cc = c; cc.license = l; return p.holds(&cc) }
+            return bad.map { "licence \($0.jurisdiction) \($0.type) \($0.status.rawValue) matches \(p.describe), which is not allowed" }
+        }
+    }
+}
+
+extension String {
+    // "US GME 11 months < 12 required": value then unit then threshold; keep single spaces.
+    fileprivate func replacingSpaces() -> String { split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+}
