@@ -36,7 +36,9 @@ import Testing
             logger: Logger(label: "test"))
         defer { Task { try await pool.shutdown() } }
         let holding = Task { try await pool.withConnection { connection in try connection.query("SELECT pg_sleep(1.5)") } }
-        try await Task.sleep(for: .milliseconds(300))
+        // Wait until the holder really has the only connection.
+        for _ in 0..<200 where pool.statistics.inUse == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(pool.statistics.inUse == 1)
         let error = await #expect(throws: PGError.self) { try await pool.query("SELECT 1") }
         #expect(error?.kind == .poolTimeout)
         #expect(error?.isUnavailable == true)

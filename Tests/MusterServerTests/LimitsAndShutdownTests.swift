@@ -70,14 +70,28 @@ import Testing
             try blocker.executeScript("BEGIN; LOCK TABLE api_tokens IN ACCESS EXCLUSIVE MODE")
             let client = try await server.connect()
             try await client.writeRaw(Array("AUTH \(token)\nPING\n".utf8))
-            try await Task.sleep(for: .milliseconds(200))
-            let shutdown = Task { await server.shutdown() }
-            try await Task.sleep(for: .milliseconds(300))
-            // New connections are no longer accepted.
-            await #expect(throws: (any Error).self) {
-                let late = try await server.connect()
-                _ = try await late.send("PING")
+            // Wait until AUTH is really in flight: its statement waits for the lock.
+            var waiting = 0
+            for _ in 0..<200 where waiting == 0 {
+                waiting = try blocker.query(
+                    "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )[0].decode("n", as: Int.self)
+                if waiting == 0 { try await Task.sleep(for: .milliseconds(50)) }
             }
+            #expect(waiting == 1)
+            let shutdown = Task { await server.shutdown() }
+            // New connections are soon no longer accepted.
+            var refused = false
+            for _ in 0..<200 where !refused {
+                do {
+                    let late = try await server.connect()
+                    await late.close()
+                    try await Task.sleep(for: .milliseconds(50))
+                } catch {
+                    refused = true
+                }
+            }
+            #expect(refused)
             try blocker.executeScript("COMMIT")
             let auth = try await client.readResponse()
             #expect(auth.isOK, "\(auth)")
