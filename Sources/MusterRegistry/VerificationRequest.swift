@@ -1,12 +1,29 @@
 import MusterCore
 
-/// Reads the body of a verification command.
-public enum VerificationRequest {
-    /// `{item, subject, outcome, source, reference, expires}`; a licence's subject is `JURISDICTION:NUMBER`.
-    public static func parse(_ value: JSONValue) throws(FieldErrors) -> (
+/// What a state user records about one credential item, as read from a verification command.
+public struct VerificationInput: Sendable, Equatable {
+    public var item: VerificationItem
+    /// A licence is named `JURISDICTION:NUMBER`; other items by free text (a school, a certificate number).
+    public var subject: String
+    public var outcome: VerificationOutcome
+    public var source: String
+    public var reference: String
+    public var expires: CalendarDate?
+
+    public init(
         item: VerificationItem, subject: String, outcome: VerificationOutcome, source: String, reference: String,
         expires: CalendarDate?
     ) {
+        self.item = item
+        self.subject = subject
+        self.outcome = outcome
+        self.source = source
+        self.reference = reference
+        self.expires = expires
+    }
+
+    /// Reads `{item, subject, outcome, source, reference, expires}`, reporting every bad field.
+    public static func parse(_ value: JSONValue) throws(FieldErrors) -> VerificationInput {
         var errors: [FieldError] = []
         var r = ObjectReader(value, path: "", errors: &errors)
         let item = r.token("item", VerificationItem.self, required: true)
@@ -23,6 +40,7 @@ public enum VerificationRequest {
         }
         errors += r.finish()
         guard errors.isEmpty, let item, let outcome, let source, let reference else { throw FieldErrors(errors) }
-        return (item, subject, outcome, source, reference, expires)
+        return VerificationInput(
+            item: item, subject: subject, outcome: outcome, source: source, reference: reference, expires: expires)
     }
 }

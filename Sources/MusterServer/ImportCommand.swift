@@ -62,31 +62,32 @@ enum ImportCommand {
             guard let state = registering else { throw CommandError.badRequest("registeringState: required for an admin token") }
 
             let today = context.services.today()
-            var outcomes: [Int: RowOutcome] = [:]
-            var valid: [(line: Int, profile: VolunteerProfile)] = []
-            for (line, registration) in rows ?? [] {
+            // One outcome per row sent, in the order sent (lines need not be unique or sorted).
+            var outcomes: [RowOutcome?] = Array(repeating: nil, count: rows?.count ?? 0)
+            var valid: [(position: Int, line: Int, profile: VolunteerProfile)] = []
+            for (position, (line, registration)) in (rows ?? []).enumerated() {
                 do throws(FieldErrors) {
-                    valid.append((line, try VolunteerProfile.parse(registration, today: today)))
+                    valid.append((position, line, try VolunteerProfile.parse(registration, today: today)))
                 } catch {
-                    outcomes[line] = RowOutcome(line: line, errors: error.errors.map { Problem(field: $0.field, rule: $0.rule) })
+                    outcomes[position] = RowOutcome(line: line, errors: error.errors.map { Problem(field: $0.field, rule: $0.rule) })
                 }
             }
             let identity = context.identity!
             let store = context.services.volunteers
             let batch = valid
-            let stored = try await context.services.pool.withTransaction { connection -> [RowOutcome] in
+            let stored = try await context.services.pool.withTransaction { connection -> [(Int, RowOutcome)] in
                 let results = try store.registerBatch(connection, profiles: batch.map(\.profile), state: state, actor: identity)
                 return zip(batch, results).map { row, result in
                     switch result {
                     case .success(let registered):
-                        return RowOutcome(line: row.line, id: registered.id, created: registered.created, errors: [])
+                        return (row.position, RowOutcome(line: row.line, id: registered.id, created: registered.created, errors: []))
                     case .failure(let refusal):
-                        return RowOutcome(line: row.line, errors: [problem(refusal)])
+                        return (row.position, RowOutcome(line: row.line, errors: [problem(refusal)]))
                     }
                 }
             }
-            for outcome in stored { outcomes[outcome.line] = outcome }
-            let ordered = outcomes.values.sorted { $0.line < $1.line }
+            for (position, outcome) in stored { outcomes[position] = outcome }
+            let ordered = outcomes.compactMap { $0 }
             let totals = Totals(
                 created: ordered.filter { $0.created == true }.count, existing: ordered.filter { $0.created == false }.count,
                 failed: ordered.filter { !$0.errors.isEmpty }.count)

@@ -10,14 +10,12 @@ enum ReportCommands {
 
     /// Reads an optional `state` for a report; a state token may only name its own.
     static func reportState(_ reader: inout ObjectReader, _ context: CommandContext) throws -> String? {
-        let own = VolunteerCommands.scope(context)
-        guard let text = reader.string("state", maxLength: 2) else { return own }
-        guard let code = Jurisdiction(text)?.code else {
-            reader.fail("state", "unknown US state or territory \"\(text)\"")
-            return own
+        var asked: String?
+        if let text = reader.string("state", maxLength: 2) {
+            asked = Jurisdiction(text)?.code
+            if asked == nil { reader.fail("state", "unknown US state or territory \"\(text)\"") }
         }
-        if let own, own != code { throw CommandError.forbidden("a \(own) token reports on \(own) only") }
-        return code
+        return try VolunteerCommands.confinedState(asked: asked, context)
     }
 
     static func readBody(_ request: Request, _ read: (inout ObjectReader) throws -> Void) throws {

@@ -22,6 +22,14 @@ enum VolunteerCommands {
         context.identity?.role == .admin ? nil : context.identity?.jurisdiction?.code
     }
 
+    /// The state a listing or report covers: the one asked for (nil: all) for an admin; a state token's own, which
+    /// is also the only one it may ask for.
+    static func confinedState(asked: String?, _ context: CommandContext) throws -> String? {
+        guard let own = scope(context) else { return asked }
+        if let asked, asked != own { throw CommandError.forbidden("a \(own) token sees \(own)'s volunteers only") }
+        return own
+    }
+
     static func volunteerID(_ request: Request) throws -> Int64 {
         guard let text = request.words.first, let id = Int64(text), id > 0 else {
             throw CommandError.badRequest("id: expected a positive whole number, got \"\(request.words.first?.prefix(20) ?? "")\"")
@@ -54,7 +62,7 @@ enum VolunteerCommands {
             case .duplicate(let id, let state, let reason):
                 throw CommandError.conflict(
                     "duplicate of volunteer \(id) registered in \(state) (\(reason))"
-                        + (scope(context).map { $0 == state } == false || scope(context) == nil
+                        + (scope(context) != state
                             ? "; if this is the same person registering in another state, send consentToShare: true to link the records"
                             : ""))
             case .invalidTransition(let from, let to):
@@ -220,16 +228,7 @@ enum VolunteerCommands {
         access: stateRoles, arguments: CommandArguments(minWords: 1, maxWords: 1, body: .required),
         body: .async { request, context in
             let id = try volunteerID(request)
-            let parsed: (item: VerificationItem, subject: String, outcome: VerificationOutcome, source: String, reference: String, expires: CalendarDate?)
-            let verificationBody = try body(request)
-            do {
-                parsed = try VerificationRequest.parse(verificationBody)
-            } catch {
-                throw CommandError.badRequest(String(describing: error))
-            }
-            let input = VolunteerStore.VerificationInput(
-                item: parsed.item, subject: parsed.subject, outcome: parsed.outcome, source: parsed.source,
-                reference: parsed.reference, expires: parsed.expires)
+            let input = try await mapped(context) { try VerificationInput.parse(try body(request)) }
             let scope = scope(context)
             let store = context.services.volunteers
             let identity = context.identity!
@@ -253,12 +252,7 @@ enum VolunteerCommands {
         body: .async { request, context in
             let (parsedFilter, after, limit, full) = try ListRequest.parse(try body(request))
             var requested = parsedFilter
-            if let own = scope(context) {
-                if let asked = requested.state, asked != own {
-                    throw CommandError.forbidden("a \(own) token lists \(own)'s volunteers only")
-                }
-                requested.state = own
-            }
+            requested.state = try confinedState(asked: parsedFilter.state, context)
             let filter = requested
             let store = context.services.volunteers
             let identity = context.identity

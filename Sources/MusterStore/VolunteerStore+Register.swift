@@ -182,25 +182,41 @@ extension VolunteerStore {
     }
 }
 
-/// The keys by which one profile is the same person as another.
+/// The keys by which one profile is the same person as another. Each key keeps its parts apart (a name may hold any
+/// character), and is compared as a list of strings.
 struct DedupKeys {
+    typealias Key = [String]
+
     let ref: String
-    let npi: String?
-    let licenses: [String]
-    let person: String?
     let state: String
+    let npi: String?
+    let licenses: [(jurisdiction: String, number: String)]
+    let person: (last: String, first: String, dateOfBirth: CalendarDate)?
 
     init(_ profile: VolunteerProfile, state: String) {
         self.state = state
         ref = profile.ref
         npi = profile.npi
-        licenses = profile.licenses.map { "\($0.jurisdiction)|\($0.number.uppercased())" }
-        person = profile.dateOfBirth.map { "\(profile.lastName.lowercased())|\(profile.firstName.lowercased())|\($0)" }
+        licenses = profile.licenses.map { ($0.jurisdiction, $0.number.uppercased()) }
+        person = profile.dateOfBirth.map { (profile.lastName.lowercased(), profile.firstName.lowercased(), $0) }
     }
 
+    /// The identity keys, strongest first, each with the reason a match on it gives.
+    var identityKeys: [(key: Key, reason: String)] {
+        var keys: [(Key, String)] = []
+        if let npi { keys.append((["npi", npi], "same NPI")) }
+        for license in licenses {
+            keys.append((["license", license.jurisdiction, license.number], "same licence \(license.jurisdiction) \(license.number)"))
+        }
+        if let person {
+            keys.append((["person", person.last, person.first, person.dateOfBirth.description], "same name and date of birth"))
+        }
+        return keys
+    }
+
+    /// Advisory-lock names: the ref and every identity key. (A hash collision only serialises two registrations.)
     var lockKeys: [String] {
-        ["ref|\(state)|\(ref)"] + (npi.map { ["npi|\($0)"] } ?? []) + licenses.map { "license|\($0)" }
-            + (person.map { ["person|\($0)"] } ?? [])
+        ([["ref", state, ref]] + identityKeys.map(\.key)).map { $0.joined(separator: "\u{1F}") }
     }
 }
 
@@ -212,65 +228,63 @@ struct PeopleIndex {
         case pending(Int, String)
     }
 
-    private var stored: [String: (Int64, String)] = [:]
-    private var pending: [String: Int] = [:]
+    private var stored: [DedupKeys.Key: (Int64, String)] = [:]
+    private var pending: [DedupKeys.Key: Int] = [:]
 
-    mutating func load(_ connection: PGConnection, keys: [DedupKeys]) throws {
-        func remember(_ key: String, _ row: PGRow) throws {
+    /// Reads the records that share a key with any of `keys`, leaving out `excluding` (a record being updated) and
+    /// records linked to another (the first record of a person stands for all).
+    mutating func load(_ connection: PGConnection, keys: [DedupKeys], excluding: Int64 = 0) throws {
+        func remember(_ key: DedupKeys.Key, _ row: PGRow) throws {
             if stored[key] == nil { stored[key] = (try row.decode("id"), try row.decode("registering_state")) }
         }
         let npis = keys.compactMap(\.npi)
         if !npis.isEmpty {
             for row in try connection.query(
-                "SELECT id, registering_state, npi FROM volunteers WHERE npi = ANY(\(npis)::text[]) AND linked_to IS NULL ORDER BY id")
+                """
+                SELECT id, registering_state, npi FROM volunteers
+                WHERE npi = ANY(\(npis)::text[]) AND id <> \(excluding) AND linked_to IS NULL ORDER BY id
+                """)
             {
-                try remember("npi|" + (try row.decode("npi", as: String.self)), row)
+                try remember(["npi", try row.decode("npi", as: String.self)], row)
             }
         }
         let licenses = keys.flatMap(\.licenses)
         if !licenses.isEmpty {
-            let parts = licenses.map { $0.split(separator: "|", maxSplits: 1).map(String.init) }
             for row in try connection.query(
                 """
                 SELECT v.id, v.registering_state, l.jurisdiction, upper(l.number) AS number
                 FROM volunteer_licenses l JOIN volunteers v ON v.id = l.volunteer_id
                 WHERE (l.jurisdiction, upper(l.number)) IN (
-                    SELECT j::char(2), n FROM unnest(\(parts.map { $0[0] })::text[], \(parts.map { $0[1] })::text[]) AS u(j, n))
-                  AND v.linked_to IS NULL
+                    SELECT j::char(2), n FROM unnest(\(licenses.map(\.jurisdiction))::text[], \(licenses.map(\.number))::text[]) AS u(j, n))
+                  AND v.id <> \(excluding) AND v.linked_to IS NULL
                 ORDER BY v.id
                 """)
             {
-                try remember("license|\(try row.decode("jurisdiction", as: String.self))|\(try row.decode("number", as: String.self))", row)
+                try remember(["license", try row.decode("jurisdiction", as: String.self), try row.decode("number", as: String.self)], row)
             }
         }
-        let people = keys.compactMap(\.person).map { $0.split(separator: "|").map(String.init) }
+        let people = keys.compactMap(\.person)
         if !people.isEmpty {
             for row in try connection.query(
                 """
                 SELECT id, registering_state, lower(last_name) AS last, lower(first_name) AS first, date_of_birth
                 FROM volunteers
                 WHERE (lower(last_name), lower(first_name), date_of_birth) IN (
-                    SELECT l, f, d::date FROM unnest(\(people.map { $0[0] })::text[], \(people.map { $0[1] })::text[],
-                                                     \(people.map { $0[2] })::text[]) AS u(l, f, d))
-                  AND linked_to IS NULL
+                    SELECT l, f, d FROM unnest(\(people.map(\.last))::text[], \(people.map(\.first))::text[],
+                                               \(people.map(\.dateOfBirth))::date[]) AS u(l, f, d))
+                  AND id <> \(excluding) AND linked_to IS NULL
                 ORDER BY id
                 """)
             {
-                let dob: CalendarDate = try row.decode("date_of_birth")
-                try remember("person|\(try row.decode("last", as: String.self))|\(try row.decode("first", as: String.self))|\(dob)", row)
+                let dateOfBirth: CalendarDate = try row.decode("date_of_birth")
+                try remember(["person", try row.decode("last", as: String.self), try row.decode("first", as: String.self), dateOfBirth.description], row)
             }
         }
     }
 
     /// The first registered record sharing a key with `keys`, by NPI, then licence, then name and date of birth.
     func match(_ keys: DedupKeys) -> Match? {
-        var candidates: [(String, String)] = []
-        if let npi = keys.npi { candidates.append(("npi|\(npi)", "same NPI")) }
-        for license in keys.licenses {
-            candidates.append(("license|\(license)", "same licence \(license.replacingOccurrences(of: "|", with: " "))"))
-        }
-        if let person = keys.person { candidates.append(("person|\(person)", "same name and date of birth")) }
-        for (key, reason) in candidates {
+        for (key, reason) in keys.identityKeys {
             if let (id, state) = stored[key] { return .stored(id, state, reason) }
             if let index = pending[key] { return .pending(index, reason) }
         }
@@ -278,7 +292,7 @@ struct PeopleIndex {
     }
 
     mutating func addPending(_ keys: DedupKeys, index: Int) {
-        for key in keys.lockKeys where !key.hasPrefix("ref|") && pending[key] == nil { pending[key] = index }
+        for (key, _) in keys.identityKeys where pending[key] == nil { pending[key] = index }
     }
 }
 

@@ -79,51 +79,6 @@ public struct VolunteerStore: Sendable {
         }
     }
 
-    struct Duplicate {
-        let id: Int64
-        let state: String
-        let reason: String
-    }
-
-    private func findDuplicate(_ connection: PGConnection, _ profile: VolunteerProfile, excluding: Int64? = nil) throws -> Duplicate? {
-        func first(_ query: PGQuery, reason: String) throws -> Duplicate? {
-            guard let row = try connection.query(query).first else { return nil }
-            return Duplicate(id: try row.decode("id"), state: try row.decode("registering_state"), reason: reason)
-        }
-        let skip = excluding ?? 0
-        if let npi = profile.npi,
-            let found = try first(
-                "SELECT id, registering_state FROM volunteers WHERE npi = \(npi) AND id <> \(skip) AND linked_to IS NULL ORDER BY id LIMIT 1",
-                reason: "same NPI")
-        {
-            return found
-        }
-        for license in profile.licenses {
-            if let found = try first(
-                """
-                SELECT v.id, v.registering_state FROM volunteer_licenses l JOIN volunteers v ON v.id = l.volunteer_id
-                WHERE l.jurisdiction = \(license.jurisdiction) AND upper(l.number) = \(license.number.uppercased())
-                  AND v.id <> \(skip) AND v.linked_to IS NULL
-                ORDER BY v.id LIMIT 1
-                """, reason: "same licence \(license.jurisdiction) \(license.number)")
-            {
-                return found
-            }
-        }
-        if let dob = profile.dateOfBirth,
-            let found = try first(
-                """
-                SELECT id, registering_state FROM volunteers
-                WHERE lower(last_name) = \(profile.lastName.lowercased()) AND lower(first_name) = \(profile.firstName.lowercased())
-                  AND date_of_birth = \(dob) AND id <> \(skip) AND linked_to IS NULL
-                ORDER BY id LIMIT 1
-                """, reason: "same name and date of birth")
-        {
-            return found
-        }
-        return nil
-    }
-
     // MARK: - Read
 
     static let columns = """
@@ -190,8 +145,12 @@ public struct VolunteerStore: Sendable {
         if current.status == .withdrawn { throw VolunteerStoreError.withdrawn(id) }
         let profile = try change(current.profile)
         if profile.ref != current.profile.ref { throw VolunteerStoreError.immutableField("ref") }
-        if let duplicate = try findDuplicate(connection, profile, excluding: id), current.linkedTo != duplicate.id {
-            throw VolunteerStoreError.duplicate(existingID: duplicate.id, state: duplicate.state, reason: duplicate.reason)
+        // The same de-duplication rules as registration, against every other record.
+        let keys = DedupKeys(profile, state: current.registeringState)
+        var people = PeopleIndex()
+        try people.load(connection, keys: [keys], excluding: id)
+        if case .stored(let other, let otherState, let reason) = people.match(keys), current.linkedTo != other {
+            throw VolunteerStoreError.duplicate(existingID: other, state: otherState, reason: reason)
         }
         var status = current.status
         if let newStatus, newStatus != current.status {
@@ -201,7 +160,7 @@ public struct VolunteerStore: Sendable {
             status = newStatus
         }
         let json = Self.encode(profile)
-        try connection.query(
+        let changed = try connection.query(
             """
             UPDATE volunteers SET
                 category = \(profile.category.rawValue), profession = \(profile.profession.rawValue),
@@ -213,10 +172,11 @@ public struct VolunteerStore: Sendable {
                 telehealth_only = \(profile.telehealthOnly), profile = \(json)::jsonb, status = \(status.rawValue),
                 updated_at = now()
             WHERE id = \(id)
+            RETURNING \(unescaped: Self.columns)
             """)
         try writeLicenses(connection, id: id, profile: profile)
-        try reassess(connection, id: id, today: today, actor: actor)
-        let updated = try get(connection, id: id, scope: nil)!
+        // Licences may have changed, and with them the level.
+        let updated = try reassess(connection, record: try Self.record(changed[0]), today: today)
         try audit.record(
             connection, actor: actor, action: "volunteer.update", entity: "volunteer", entityID: id,
             state: current.registeringState, before: Self.auditJSON(current), after: Self.auditJSON(updated))
@@ -229,34 +189,18 @@ public struct VolunteerStore: Sendable {
             throw VolunteerStoreError.notFound(id)
         }
         if current.status == .withdrawn { return current }
-        try connection.query(
-            "UPDATE volunteers SET status = 'withdrawn', withdrawn_at = now(), updated_at = now() WHERE id = \(id)")
-        let updated = try get(connection, id: id, scope: nil)!
+        let updated = try Self.record(
+            try connection.query(
+                """
+                UPDATE volunteers SET status = 'withdrawn', withdrawn_at = now(), updated_at = now() WHERE id = \(id)
+                RETURNING \(unescaped: Self.columns)
+                """)[0])
         struct Reason: Encodable { let status: String; let reason: String? }
         try audit.record(
             connection, actor: actor, action: "volunteer.withdraw", entity: "volunteer", entityID: id,
             state: current.registeringState, before: try PGJSON(encoding: Reason(status: current.status.rawValue, reason: nil)),
             after: try PGJSON(encoding: Reason(status: "withdrawn", reason: reason)))
         return updated
-    }
-
-    /// What a state user records about one item.
-    public struct VerificationInput: Sendable {
-        public var item: VerificationItem
-        public var subject: String
-        public var outcome: VerificationOutcome
-        public var source: String
-        public var reference: String
-        public var expires: CalendarDate?
-
-        public init(item: VerificationItem, subject: String, outcome: VerificationOutcome, source: String, reference: String, expires: CalendarDate?) {
-            self.item = item
-            self.subject = subject
-            self.outcome = outcome
-            self.source = source
-            self.reference = reference
-            self.expires = expires
-        }
     }
 
     /// Appends a verification and recomputes the credential level and status.
@@ -275,8 +219,7 @@ public struct VolunteerStore: Sendable {
             RETURNING id
             """)
         let verificationID: Int64 = try inserted[0].decode("id")
-        try reassess(connection, id: id, today: today, actor: actor)
-        let updated = try get(connection, id: id, scope: nil)!
+        let updated = try reassess(connection, record: current, today: today)
         struct Entry: Encodable {
             let item: String, subject: String, outcome: String, source: String, reference: String
             let expires: CalendarDate?, credentialLevel: Int?, status: String
@@ -294,45 +237,46 @@ public struct VolunteerStore: Sendable {
     }
 
     /// Recomputes a volunteer's credential level from its verifications on `today`; moves `registered` to `verified`
-    /// when a level appears, and `verified`/`available` back to `registered` when it is lost.
-    @discardableResult
-    public func reassess(_ connection: PGConnection, id: Int64, today: CalendarDate, actor: Identity?) throws -> CredentialAssessment {
-        guard let record = try get(connection, id: id, scope: nil) else { throw VolunteerStoreError.notFound(id) }
+    /// when a level appears, and `verified`/`available` back to `registered` when it is lost. Returns the record as
+    /// it is now.
+    public func reassess(_ connection: PGConnection, record: VolunteerRecord, today: CalendarDate) throws -> VolunteerRecord {
         let assessment = CredentialAssessment.assess(
-            profile: record.profile, verifications: try verifications(connection, id: id), on: today)
+            profile: record.profile, verifications: try verifications(connection, id: record.id), on: today)
         var status = record.status
         if assessment.level != nil, status == .registered { status = .verified }
         if assessment.level == nil, status == .verified || status == .available { status = .registered }
-        if assessment.level != record.credentialLevel || status != record.status
+        guard assessment.level != record.credentialLevel || status != record.status
             || assessment.validUntil != record.credentialValidUntil
-        {
+        else { return record }
+        return try Self.record(
             try connection.query(
                 """
                 UPDATE volunteers SET credential_level = \(assessment.level), credential_valid_until = \(assessment.validUntil),
                     status = \(status.rawValue), updated_at = now()
-                WHERE id = \(id)
-                """)
-        }
-        return assessment
+                WHERE id = \(record.id)
+                RETURNING \(unescaped: Self.columns)
+                """)[0])
     }
 
     /// Reassesses every volunteer whose credential level lapses on or before `today` (the expiry watch).
     /// Returns how many were reassessed.
     public func reassessExpired(_ connection: PGConnection, today: CalendarDate) throws -> Int {
-        let ids = try connection.query(
-            "SELECT id FROM volunteers WHERE credential_valid_until < \(today) AND status <> 'withdrawn' ORDER BY id"
-        ).map { try $0.decode("id", as: Int64.self) }
-        for id in ids {
-            let before = try get(connection, id: id, scope: nil)
-            try reassess(connection, id: id, today: today, actor: nil)
-            let after = try get(connection, id: id, scope: nil)
+        let lapsed = try connection.query(
+            """
+            SELECT \(unescaped: Self.columns) FROM volunteers
+            WHERE credential_valid_until < \(today) AND status <> 'withdrawn'
+            ORDER BY id FOR UPDATE
+            """
+        ).map(Self.record)
+        for before in lapsed {
+            let after = try reassess(connection, record: before, today: today)
             try audit.record(
-                connection, actor: nil, action: "volunteer.credential-expired", entity: "volunteer", entityID: id,
-                state: before?.registeringState,
-                before: try PGJSON(encoding: ["credentialLevel": before?.credentialLevel.map(String.init) ?? "none"]),
-                after: try PGJSON(encoding: ["credentialLevel": after?.credentialLevel.map(String.init) ?? "none"]))
+                connection, actor: nil, action: "volunteer.credential-expired", entity: "volunteer", entityID: before.id,
+                state: before.registeringState,
+                before: try PGJSON(encoding: ["credentialLevel": before.credentialLevel.map(String.init) ?? "none"]),
+                after: try PGJSON(encoding: ["credentialLevel": after.credentialLevel.map(String.init) ?? "none"]))
         }
-        return ids.count
+        return lapsed.count
     }
 
     // MARK: - List
