@@ -319,3 +319,30 @@ extension VolunteerRegistryTests {
         }
     }
 }
+
+extension VolunteerRegistryTests {
+    @Test func namesWithAnyCharacterAreStillMatchedAsTheSamePerson() async throws {
+        try await serve { server in
+            let ny = try await server.connect(role: .state, state: "NY")
+            let odd: [String: Any] = ["firstName": "Ana|María", "lastName": "O'Neil|Pérez"]
+            _ = try await register(ny, "n1", odd)
+            var again = odd
+            again["licenses"] = [["jurisdiction": "NY", "type": "RN", "number": "other-n2", "status": "active"]]
+            let twin = try await ny.send("VOLUNTEER.REGISTER " + Self.registration("n2", again))
+            #expect(twin.errorMessage?.contains("same name and date of birth") == true, "\(twin)")
+        }
+    }
+
+    @Test func importAnswersEveryRowEvenWithRepeatedLineNumbers() async throws {
+        try await serve { server in
+            let ny = try await server.connect(role: .state, state: "NY")
+            let rows = [
+                #"{"line":2,"registration":\#(Self.registration("r1"))}"#,
+                #"{"line":2,"registration":\#(Self.registration("r2"))}"#,
+            ]
+            let reply = try await ny.send(#"VOLUNTEER.IMPORT {"rows":[\#(rows.joined(separator: ","))]}"#)
+            #expect(reply.rows.count == 2)
+            #expect(try object(reply.payload)["created"] as? Int == 2)
+        }
+    }
+}
