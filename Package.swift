@@ -53,17 +53,17 @@ let package = Package(
         // Exact matching of volunteers to staffing requests: instance format, feasibility, min-cost flow. Pure.
         .target(name: "MusterMatching", swiftSettings: strict),
         // Eligibility: emergency orders as YAML rule packs (Deploy/orders), type-checked at load, evaluated with
-        // reasons. Pure; no database.
+        // reasons over a registry record, choosing the version in force on a date. Pure; no database.
         .target(
             name: "MusterEligibility",
-            dependencies: ["MusterCore", .product(name: "Yams", package: "Yams")],
+            dependencies: ["MusterCore", "MusterRegistry", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
-        // Schema-aware storage: migrations runner and the API-token store.
+        // Schema-aware storage: migrations, tokens, the registry, audit, versioned rule packs.
         .target(
             name: "MusterStore",
             dependencies: [
-                "MusterPQ", "MusterCore", "MusterRegistry",
+                "MusterPQ", "MusterCore", "MusterRegistry", "MusterEligibility",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -79,7 +79,7 @@ let package = Package(
         .target(
             name: "MusterServer",
             dependencies: [
-                "MusterPQ", "MusterProtocol", "MusterCore", "MusterStore", "MusterRegistry",
+                "MusterPQ", "MusterProtocol", "MusterCore", "MusterStore", "MusterRegistry", "MusterEligibility",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
@@ -126,7 +126,7 @@ let package = Package(
             name: "musterctl",
             dependencies: [
                 "MusterClient", "MusterCluster", "MusterStore", "MusterPQ", "MusterCore", "MusterProtocol", "MusterRuntime",
-                "MusterRegistry", "MusterMatching",
+                "MusterRegistry", "MusterMatching", "MusterEligibility",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -156,7 +156,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "MusterEligibilityTests", dependencies: ["MusterEligibility", "MusterCore"], swiftSettings: strict),
+        .testTarget(name: "MusterEligibilityTests", dependencies: ["MusterEligibility", "MusterCore", "MusterRegistry"], swiftSettings: strict),
         .testTarget(name: "MusterMatchingTests", dependencies: ["MusterMatching"], swiftSettings: strict),
         .testTarget(name: "MusterRegistryTests", dependencies: ["MusterRegistry", "MusterCore"], swiftSettings: strict),
         .testTarget(name: "MusterPQTests", dependencies: ["MusterPQ", "MusterTestSupport"], swiftSettings: strict),

@@ -22,6 +22,19 @@ public struct Decision: Sendable {
     public let uncertain: Bool
     /// Why each failing provision failed, in plain words, each ending "(instrument provision)".
     public let reasons: [String]
+    /// For provisions that cover this volunteer (category, profession and window match) but do not grant: each
+    /// requirement not met, without the volunteer's values, so that requirements can be counted across volunteers.
+    /// Empty when `explain` was false, or when the volunteer is eligible.
+    public let unmet: [UnmetRequirement]
+}
+
+/// A requirement of a provision that a volunteer does not meet, stated without the volunteer's values.
+public struct UnmetRequirement: Sendable, Hashable, CustomStringConvertible {
+    public let instrument: String
+    public let provision: String
+    /// What is required, e.g. `US GME ≥ 12 months`.
+    public let requirement: String
+    public var description: String { "\(requirement) (\(instrument) \(provision))" }
 }
 
 public enum EligibilityEngine {
@@ -35,13 +48,20 @@ public enum EligibilityEngine {
         // Global blocks (orders.md §0.5): revoked/suspended licence anywhere, restricted/suspended/revoked home-country licence,
         // unresolved disciplinary action.
         var blocks: [String] = []
+        var blockRequirements: [String] = []
         for l in facts.licenses where l.status == .revoked || l.status == .suspended {
             blocks.append("licence \(l.jurisdiction) \(l.type) is \(l.status.rawValue), which blocks eligibility")
         }
-        if facts.disciplinary { blocks.append("unresolved disciplinary action blocks eligibility") }
+        if !blocks.isEmpty { blockRequirements.append("no revoked or suspended licence") }
+        if facts.disciplinary {
+            blocks.append("unresolved disciplinary action blocks eligibility")
+            blockRequirements.append("no unresolved disciplinary action")
+        }
         if let s = facts.img?.homeCountryLicenseStanding, s == .restricted || s == .suspended || s == .revoked {
             blocks.append("home-country licence standing \(s.rawValue), which blocks eligibility")
+            blockRequirements.append("home-country licence not restricted, suspended or revoked")
         }
+        var unmet: [UnmetRequirement] = []
         var ctx = EvalContext(facts: facts, date: date, license: nil)
         for pack in packs where pack.appliesTo.contains(state) {
             var packWindow: String? = nil
@@ -59,16 +79,19 @@ public enum EligibilityEngine {
                 }
                 let tag = "(\(pack.id) \(p.id))"
                 var why: [String] = []
-                if let w = packWindow { why.append(w) } else {
+                var covered = true
+                if let w = packWindow { why.append(w); covered = false } else {
                     let from = p.effectiveFrom ?? pack.effectiveFrom
                     let to = p.effectiveTo ?? pack.effectiveTo
-                    if date < from { why.append("\(date) is before the window opens (\(from))") }
-                    if let to, date > to { why.append("\(date) is after the window closed (\(to))") }
+                    if date < from { why.append("\(date) is before the window opens (\(from))"); covered = false }
+                    if let to, date > to { why.append("\(date) is after the window closed (\(to))"); covered = false }
                 }
                 if let c = p.categories, !c.contains(facts.category) {
+                    covered = false
                     why.append("category \(facts.category.rawValue) not in [\(c.map(\.rawValue).sorted().joined(separator: ", "))]")
                 }
                 if let pr = p.professions, !pr.contains(facts.profession) {
+                    covered = false
                     why.append("profession \(facts.profession) not in [\(pr.sorted().joined(separator: ", "))]")
                 }
                 if !p.allowAdverse { why.append(contentsOf: blocks) }
@@ -79,6 +102,11 @@ public enum EligibilityEngine {
                                         grade: p.grade, uncertain: p.uncertain))
                 } else {
                     for w in why { reasons.append("\(w) \(tag)") }
+                    if covered {
+                        var requirements = p.allowAdverse ? [] : blockRequirements
+                        if let cr = p.criteria { requirements.append(contentsOf: cr.unmet(&ctx)) }
+                        for r in requirements { unmet.append(UnmetRequirement(instrument: pack.id, provision: p.id, requirement: r)) }
+                    }
                 }
             }
         }
@@ -86,7 +114,8 @@ public enum EligibilityEngine {
         var conds = Set<String>()
         for g in grants { conds.formUnion(g.conditions) }
         return Decision(eligible: !grants.isEmpty, grants: grants, primary: grants.first, conditions: conds.sorted(),
-                        uncertain: grants.contains { $0.uncertain }, reasons: reasons)
+                        uncertain: grants.contains { $0.uncertain }, reasons: reasons,
+                        unmet: grants.isEmpty ? unmet : [])
     }
 
     /// The primary-selection order: fewer conditions, broader settings, better grade, certain before uncertain, then ids.

@@ -21,9 +21,10 @@ public struct EligibilityFacts: Sendable, Hashable {
     }
     public struct IMG: Sendable, Hashable {
         public var usGmeMonths: Int, ecfmgCertified: Bool, yearsOfPractice: Int
-        public var homeCountryLicenseStanding: Standing, graduationDate: CalendarDate?
+        /// Standing of the licence in the country of training; nil when the volunteer holds none.
+        public var homeCountryLicenseStanding: Standing?, graduationDate: CalendarDate?
         public init(usGmeMonths: Int, ecfmgCertified: Bool, yearsOfPractice: Int,
-                    homeCountryLicenseStanding: Standing, graduationDate: CalendarDate? = nil) {
+                    homeCountryLicenseStanding: Standing?, graduationDate: CalendarDate? = nil) {
             self.usGmeMonths = usGmeMonths; self.ecfmgCertified = ecfmgCertified; self.yearsOfPractice = yearsOfPractice
             self.homeCountryLicenseStanding = homeCountryLicenseStanding; self.graduationDate = graduationDate
         }

@@ -63,7 +63,7 @@ enum FieldCatalog {
         add("img.usGmeMonths", "US GME", " months", .int) { c in c.facts.img.map { .int($0.usGmeMonths) } ?? .missing }
         add("img.ecfmgCertified", "ECFMG certified", "", .bool) { c in c.facts.img.map { .bool($0.ecfmgCertified) } ?? .missing }
         add("img.yearsOfPractice", "years of foreign practice", " years", .int) { c in c.facts.img.map { .int($0.yearsOfPractice) } ?? .missing }
-        add("img.homeCountryLicenseStanding", "home-country licence standing", "", .string(allowed: F.Standing.allCases.map(\.rawValue))) { c in c.facts.img.map { .string($0.homeCountryLicenseStanding.rawValue) } ?? .missing }
+        add("img.homeCountryLicenseStanding", "home-country licence standing", "", .string(allowed: F.Standing.allCases.map(\.rawValue))) { c in c.facts.img?.homeCountryLicenseStanding.map { .string($0.rawValue) } ?? .missing }
         add("img.graduationDate", "medical school graduation", "", .date) { c in opt(c.facts.img?.graduationDate) }
         add("retired.lastClinicalPractice", "last clinical practice", "", .date) { c in opt(c.facts.retired?.lastClinicalPractice) }
         add("student.program", "student programme", "", .string(allowed: F.Program.allCases.map(\.rawValue))) { c in c.facts.student.map { .string($0.program.rawValue) } ?? .missing }
@@ -132,6 +132,14 @@ indirect enum Predicate: Sendable {
         case .anyLicense(let p): return "a licence with \(p.describe)"
         case .noLicense(let p): return "no licence with \(p.describe)"
         }
+    }
+
+    /// The requirements that fail, without the volunteer's values (so they can be counted across volunteers):
+    /// the failing conjuncts of an `all`, otherwise the whole predicate's statement.
+    func unmet(_ c: inout EvalContext) -> [String] {
+        if holds(&c) { return [] }
+        if case .all(let ps) = self { return ps.flatMap { $0.unmet(&c) } }
+        return [describe]
     }
 
     /// Why this predicate fails, in plain words naming field, value and threshold.

@@ -33,7 +33,7 @@ public struct Provision: Sendable {
     public let uncertain: Bool
     public let allowAdverse: Bool
     public let effectiveFrom: CalendarDate?   // overrides the pack window when set
-    public let effectiveTo: CalendarDate?
+    public internal(set) var effectiveTo: CalendarDate?
     public let why: String?
     let criteria: Predicate?
     public var criteriaDescription: String { criteria?.describe ?? "none" }
@@ -50,11 +50,16 @@ public struct RulePack: Sendable {
     public let instrumentNumber: String
     public let signed: CalendarDate?
     public let effectiveFrom: CalendarDate
-    public let effectiveTo: CalendarDate? // nil = open-ended
+    public internal(set) var effectiveTo: CalendarDate? // nil = open-ended
     public let extendedBy: [String]
-    public let version: Int
+    /// The file's `version:` when loaded from a file; the database's version number once stored.
+    public internal(set) var version: Int
+    /// The file's own `version:` (the document revision), kept when the database renumbers.
+    public internal(set) var revision: Int
+    /// The day from which a rescission ends the instrument (it was last in force the day before); nil if never rescinded.
+    public internal(set) var rescindedOn: CalendarDate?
     public let sources: [SourceCitation]
-    public let provisions: [Provision]
+    public internal(set) var provisions: [Provision]
     public let file: String
 }
 
@@ -245,7 +250,7 @@ struct PackParser {
         return RulePack(id: id, state: state, appliesTo: Set(applies).union(state == "MULTI" ? [] : [state]), kind: kind,
                         title: title, instrumentType: itype, instrumentNumber: inum, signed: signed, effectiveFrom: from,
                         effectiveTo: to, extendedBy: stringList(top["extendedBy"], "extendedBy"), version: version,
-                        sources: sources, provisions: provisions, file: file)
+                        revision: version, rescindedOn: nil, sources: sources, provisions: provisions, file: file)
     }
     mutating func grade(_ n: Node?, _ key: String) -> SourceGrade? {
         guard let s = string(n, key) else { return nil }
@@ -306,5 +311,25 @@ extension RulePack {
         let pack = p.pack(root)
         guard let pack, p.issues.isEmpty else { throw PackLoadError(file: file, issues: p.issues) }
         return pack
+    }
+}
+
+extension RulePack {
+    /// This pack as stored: numbered `version` by the database, and ended by a rescission from `rescindedOn`
+    /// (the pack and every provision window then close the day before, unless they already closed earlier).
+    public func stored(version: Int, rescindedOn: CalendarDate?) -> RulePack {
+        var copy = self
+        copy.version = version
+        copy.rescindedOn = rescindedOn
+        if let rescindedOn {
+            let lastDay = rescindedOn.adding(days: -1)
+            copy.effectiveTo = min(effectiveTo ?? lastDay, lastDay)
+            copy.provisions = provisions.map { provision in
+                var capped = provision
+                if let to = provision.effectiveTo { capped.effectiveTo = min(to, lastDay) }
+                return capped
+            }
+        }
+        return copy
     }
 }

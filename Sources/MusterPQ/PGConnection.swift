@@ -89,6 +89,12 @@ public final class PGConnection: @unchecked Sendable {
         return PQbackendPID(handle)
     }
 
+    /// The live libpq handle, for extensions in this module.
+    func rawHandle() throws -> OpaquePointer {
+        guard let handle else { throw PGError(.connectionLost, message: "connection is closed") }
+        return handle
+    }
+
     /// Closes the connection; later calls fail with `connectionLost`.
     public func close() {
         if let handle { PQfinish(handle) }

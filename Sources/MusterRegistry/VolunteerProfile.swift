@@ -79,10 +79,12 @@ public struct VolunteerProfile: Sendable, Equatable, Codable {
         public var expires: CalendarDate?
         /// When it lapsed or was made inactive.
         public var lapsed: CalendarDate?
+        /// A multistate licence under the Nurse Licensure Compact (issued by a member state); nil means no.
+        public var multistate: Bool?
 
         public init(
             jurisdiction: String, type: String, number: String, status: LicenseStatus, issued: CalendarDate?,
-            expires: CalendarDate?, lapsed: CalendarDate?
+            expires: CalendarDate?, lapsed: CalendarDate?, multistate: Bool? = nil
         ) {
             self.jurisdiction = jurisdiction
             self.type = type
@@ -91,6 +93,7 @@ public struct VolunteerProfile: Sendable, Equatable, Codable {
             self.issued = issued
             self.expires = expires
             self.lapsed = lapsed
+            self.multistate = multistate
         }
     }
 

@@ -146,6 +146,7 @@ extension VolunteerProfile {
         let issued = o.date("issued")
         let expires = o.date("expires")
         let lapsed = o.date("lapsed")
+        let multistate = o.bool("multistate")
         if let issued, let expires, issued > expires { o.fail("expires", "before issued") }
         if let status, status == .lapsed || status == .inactive, lapsed == nil {
             o.fail("lapsed", "required when status is \(status.rawValue) (the date it lapsed or was made inactive)")
@@ -154,7 +155,7 @@ extension VolunteerProfile {
         guard let code, let type, let number, let status else { return nil }
         return License(
             jurisdiction: code.code, type: type.uppercased(), number: number, status: status, issued: issued,
-            expires: expires, lapsed: lapsed)
+            expires: expires, lapsed: lapsed, multistate: multistate == true ? true : nil)
     }
 
     private static func readIMG(_ o: inout ObjectReader, today: CalendarDate) -> IMGDetails? {

@@ -15,6 +15,9 @@ public struct Environment {
         return value
     }
 
+    /// A non-empty variable's value.
+    public func string(_ name: String) -> String? { value(name) }
+
     /// True when the variable is `1`, `true` or `yes`.
     public func flag(_ name: String) -> Bool {
         guard let value = value(name)?.lowercased() else { return false }

@@ -60,6 +60,8 @@ public struct ServerServices: Sendable {
     public let tokens: TokenStore
     public let volunteers: VolunteerStore
     public let audit: AuditLog
+    /// Versioned rule packs, in memory.
+    public let orders: OrderBook
     public let logger: Logger
     /// Today's date; the registry's dates (expiry, availability) are judged against it.
     public let today: @Sendable () -> CalendarDate
@@ -72,6 +74,7 @@ public struct ServerServices: Sendable {
         self.tokens = tokens
         self.volunteers = VolunteerStore()
         self.audit = AuditLog()
+        self.orders = OrderBook(logger: logger)
         self.logger = logger
         self.today = today
     }

@@ -36,7 +36,8 @@ public final class MusterServer: Service, Sendable {
 
     /// Every command musterd serves.
     public static var standardCommands: CommandRegistry {
-        CommandRegistry(SessionCommands.all + VolunteerCommands.all + ReportCommands.all)
+        CommandRegistry(
+            SessionCommands.all + VolunteerCommands.all + ReportCommands.all + EligibilityCommands.all + OrderCommands.all)
     }
 
     /// Connections open now.

@@ -1,5 +1,6 @@
 import Foundation
 import MusterCore
+import MusterEligibility
 import MusterProtocol
 import MusterRegistry
 import MusterStore
@@ -28,16 +29,53 @@ enum ReportCommands {
 
     static let funnel = Command(
         name: "VOLUNTEER.FUNNEL", usage: "VOLUNTEER.FUNNEL [{\"state\": code}]",
-        summary: "Counts per category and profession: registered, verified, available, deployed, withdrawn.",
+        summary: "Counts per category and profession: registered, verified, eligible, available, deployed, withdrawn.",
         access: VolunteerCommands.stateRoles, arguments: CommandArguments(body: .optional),
         body: .async { request, context in
             var state: String?
             try readBody(request) { reader in state = try reportState(&reader, context) }
             let scope = state
             let store = context.services.volunteers
-            let rows = try await context.services.pool.withConnection { connection in try store.funnel(connection, state: scope) }
+            var rows = try await context.services.pool.withConnection { connection in try store.funnel(connection, state: scope) }
+            let eligible = try await eligibleCounts(state: scope, context)
+            for index in rows.indices {
+                rows[index].eligible = eligible[FunnelKey(category: rows[index].category, profession: rows[index].profession)] ?? 0
+            }
             return CommandResult(.rows(rows.map { JSONText.encode($0) }, summary: JSONText.encode(["count": rows.count])))
         })
+
+    struct FunnelKey: Hashable {
+        let category: String
+        let profession: String
+    }
+
+    /// Verified volunteers (with a credential level) who are deployed or eligible today in their registering state,
+    /// per category and profession.
+    static func eligibleCounts(state: String?, _ context: CommandContext) async throws -> [FunnelKey: Int] {
+        let today = context.services.today()
+        let catalog = try await context.services.orders.catalog(context.services.pool)
+        var packsByState: [String: [RulePack]] = [:]
+        var counts: [FunnelKey: Int] = [:]
+        try await RegistryScan.forEach(state: state, context) { record in
+            guard record.credentialLevel != nil else { return }
+            let key = FunnelKey(category: record.profile.category.rawValue, profession: record.profile.profession.rawValue)
+            switch record.status {
+            case .registered, .withdrawn:
+                return
+            case .deployed:
+                counts[key, default: 0] += 1
+            case .verified, .available:
+                let home = record.registeringState
+                let packs = packsByState[home] ?? catalog.packs(for: home, on: today)
+                packsByState[home] = packs
+                let facts = EligibilityFacts(profile: record.profile, credentialLevel: record.credentialLevel)
+                if EligibilityEngine.evaluate(facts, state: home, date: today, packs: packs, explain: false).eligible {
+                    counts[key, default: 0] += 1
+                }
+            }
+        }
+        return counts
+    }
 
     static let expiring = Command(
         name: "VOLUNTEER.EXPIRING", usage: "VOLUNTEER.EXPIRING [{\"withinDays\": n, \"state\": code, \"limit\": n}]",

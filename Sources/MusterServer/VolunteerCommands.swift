@@ -1,5 +1,6 @@
 import Foundation
 import MusterCore
+import MusterEligibility
 import MusterPQ
 import MusterProtocol
 import MusterRegistry
@@ -279,39 +280,58 @@ enum VolunteerCommands {
 
     static let status = Command(
         name: "VOLUNTEER.STATUS", usage: "VOLUNTEER.STATUS <id>",
-        summary: "Where a volunteer stands: awaiting verification (of what), verified, available, deployed, withdrawn.",
+        summary: "Where a volunteer stands: awaiting verification (of what), verified, eligible (in which states), deployed, withdrawn.",
         access: stateRoles, arguments: CommandArguments(minWords: 1, maxWords: 1),
         body: .async { request, context in
             let id = try volunteerID(request)
             let scope = scope(context)
             let store = context.services.volunteers
             let today = context.services.today()
-            let answer = try await context.services.pool.withConnection { connection -> FunnelStatus? in
+            let found = try await context.services.pool.withConnection { connection -> (VolunteerRecord, CredentialAssessment)? in
                 guard let record = try store.get(connection, id: id, scope: scope) else { return nil }
                 let assessment = CredentialAssessment.assess(
                     profile: record.profile, verifications: try store.verifications(connection, id: id), on: today)
-                return FunnelStatus(record: record, assessment: assessment)
+                return (record, assessment)
             }
-            guard let answer else { return try await mapped(context) { throw VolunteerStoreError.notFound(id) } }
+            guard let (record, assessment) = found else {
+                return try await mapped(context) { throw VolunteerStoreError.notFound(id) }
+            }
+            var eligibleIn: [EligibleState] = []
+            if record.status != .withdrawn {
+                let catalog = try await context.services.orders.catalog(context.services.pool)
+                let facts = EligibilityFacts(profile: record.profile, credentialLevel: record.credentialLevel)
+                eligibleIn = EligibleState.all(catalog: catalog, facts: facts, date: today)
+            }
+            let answer = FunnelStatus(record: record, assessment: assessment, eligibleIn: eligibleIn, date: today)
             return CommandResult(.ok(JSONText.encode(answer)))
         })
 
 }
 
 /// A volunteer's place in the funnel, in words a volunteer or a coordinator can act on.
+///
+/// Stages: `awaiting_verification` → `verified` (eligible nowhere yet) → `eligible` (verified, and eligible in at
+/// least one state today) → `deployed`; or `withdrawn`. `eligibleIn` is filled for unverified volunteers too, so a
+/// coordinator sees where verification would let them serve.
 struct FunnelStatus: Encodable {
     let id: Int64
     let stage: String
     let status: String
     @ExplicitNull var credentialLevel: Int?
     let awaitingVerificationOf: [String]
+    let eligibleIn: [EligibleState]
+    let date: CalendarDate
     let message: String
 
-    init(record: VolunteerRecord, assessment: CredentialAssessment) {
+    init(record: VolunteerRecord, assessment: CredentialAssessment, eligibleIn: [EligibleState], date: CalendarDate) {
         id = record.id
         status = record.status.rawValue
         credentialLevel = assessment.level
         awaitingVerificationOf = assessment.missing
+        self.eligibleIn = eligibleIn
+        self.date = date
+        let states = eligibleIn.map(\.state).joined(separator: ", ")
+        let level = assessment.level.map(String.init) ?? "-"
         switch record.status {
         case .withdrawn:
             stage = "withdrawn"
@@ -319,15 +339,19 @@ struct FunnelStatus: Encodable {
         case .deployed:
             stage = "deployed"
             message = "Deployed."
-        case .available:
-            stage = "available"
-            message = "Verified at credential level \(assessment.level.map(String.init) ?? "-") and available for matching."
-        case .verified:
-            stage = "verified"
-            message = "Verified at credential level \(assessment.level.map(String.init) ?? "-"); not yet marked available."
+        case .available, .verified:
+            let availability = record.status == .available ? "available for matching" : "not yet marked available"
+            if eligibleIn.isEmpty {
+                stage = "verified"
+                message = "Verified at credential level \(level) and \(availability); no emergency order in force today lets them practise in any state."
+            } else {
+                stage = "eligible"
+                message = "Verified at credential level \(level), eligible in \(states), and \(availability)."
+            }
         case .registered:
             stage = "awaiting_verification"
             message = "Registered; awaiting verification of " + assessment.missing.joined(separator: ", ") + "."
+                + (eligibleIn.isEmpty ? "" : " Once verified, eligible in \(states) on the record as registered.")
         }
     }
 }

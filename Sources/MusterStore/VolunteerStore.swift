@@ -350,6 +350,9 @@ public struct FunnelRow: Sendable, Equatable, Codable {
     public let registered: Int
     /// With a credential level (verified, available or deployed).
     public let verified: Int
+    /// Of those verified: eligible today in their registering state under the orders in force, or deployed
+    /// (filled in by the server, which holds the rules; each stage is a subset of the one before).
+    public var eligible: Int = 0
     public let available: Int
     public let deployed: Int
     public let withdrawn: Int

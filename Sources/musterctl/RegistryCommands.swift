@@ -46,7 +46,8 @@ extension MusterCtl {
 
     struct Funnel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Counts per category and profession: registered → verified → available → deployed.")
+            abstract: "Counts per category and profession: registered → verified → eligible → deployed.",
+            discussion: "eligible: verified, and eligible today in the registering state under the orders in force (deployed volunteers count too).")
 
         @OptionGroup var daemon: DaemonOptions
         @Option(help: "Two-letter state code (a state token sees its own state).") var state: String?
@@ -56,7 +57,7 @@ extension MusterCtl {
             let response = try await request(daemon, "VOLUNTEER.FUNNEL " + requestBody(["state": state]))
             if json { response.rows.forEach { print($0) }; return }
             let rows = response.rows.map(jsonObject)
-            let columns = ["registered", "verified", "available", "deployed", "withdrawn"]
+            let columns = ["registered", "verified", "eligible", "available", "deployed", "withdrawn"]
             var table = rows.map { row in [cell(row["category"]), cell(row["profession"])] + columns.map { cell(row[$0]) } }
             let totals = columns.map { column in String(rows.reduce(0) { $0 + (($1[column] as? Int) ?? 0) }) }
             table.append(["TOTAL", ""] + totals)
@@ -154,7 +155,14 @@ extension MusterCtl.Volunteers {
             print("  category       \(cell(profile["category"])), \(cell(profile["profession"]))")
             print("  contact        \(cell(profile["email"])) \(cell(profile["phone"]))")
             print("  status         \(cell(object["status"])), credential level \(cell(object["credentialLevel"]))")
-            print("  next           \(cell(jsonObject(status.payload ?? "{}")["message"]))")
+            let funnel = jsonObject(status.payload ?? "{}")
+            print("  stage          \(cell(funnel["stage"]))")
+            let eligibleIn = (funnel["eligibleIn"] as? [[String: Any]] ?? []).map { state in
+                let primary = state["primary"] as? [String: Any] ?? [:]
+                return "\(cell(state["state"])) (\(cell(primary["instrument"])) \(cell(primary["provision"])))"
+            }
+            print("  eligible in    \(eligibleIn.isEmpty ? "none today" : eligibleIn.joined(separator: ", "))")
+            print("  next           \(cell(funnel["message"]))")
             let verifications = object["verifications"] as? [[String: Any]] ?? []
             if !verifications.isEmpty {
                 print("  verifications:")

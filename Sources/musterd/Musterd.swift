@@ -33,6 +33,9 @@ struct Musterd: AsyncParsableCommand {
     @Option(help: "Directory of NNNN_description.sql migrations (env MUSTER_MIGRATIONS_DIR; default: found beside the program).")
     var migrationsDir: String?
 
+    @Option(help: "Directory of rule packs (*.yaml) to store at start if not stored yet (env MUSTER_LOAD_ORDERS). Any invalid file stops the start.")
+    var loadOrders: String?
+
     @Option(help: "Database connections in the pool (env MUSTER_POOL_SIZE; default 16).")
     var poolSize: Int?
 
@@ -80,11 +83,22 @@ struct Musterd: AsyncParsableCommand {
             throw error
         }
 
+        if let directory = loadOrders ?? environment.string("MUSTER_LOAD_ORDERS") {
+            do {
+                try await OrderSeeding.load(directory: directory, pool: pool, logger: logger)
+            } catch {
+                await pool.close()
+                try? await target.release(logger: logger)
+                throw error
+            }
+        }
+
         let services = ServerServices(pool: pool, logger: logger)
         var runnable: [any Service] = []
         if let cluster = target.ownedCluster { runnable.append(EmbeddedClusterService(cluster: cluster, logger: logger)) }
         runnable.append(pool)
         runnable.append(ExpiryWatch(pool: pool, logger: logger))
+        runnable.append(OrderWatch(book: services.orders, pool: pool, connection: target.connection, logger: logger))
         runnable.append(MusterServer(configuration: server, services: services))
         let group = ServiceGroup(
             configuration: .init(

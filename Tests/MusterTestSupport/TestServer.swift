@@ -14,6 +14,8 @@ public struct TestServer: Sendable {
     public let port: Int
     public let pool: PGPool
     public let server: MusterServer
+    /// The server's compiled rule packs.
+    public let orders: OrderBook
     let group: ServiceGroup
 
     /// A new client connection.
@@ -71,21 +73,28 @@ public func withTestServer(
             pool: pool, migrationsDirectory: RepositoryPaths.migrations, applyMigrations: true, logger: logger)
     }
     let (addresses, addressContinuation) = AsyncStream.makeStream(of: SocketAddress.self)
+    let services = ServerServices(pool: pool, logger: logger, today: today)
     let server = MusterServer(
-        configuration: configuration, services: ServerServices(pool: pool, logger: logger, today: today),
+        configuration: configuration, services: services,
         onListening: { address in
             addressContinuation.yield(address)
             addressContinuation.finish()
         })
     let group = ServiceGroup(
-        configuration: .init(services: [.init(service: pool), .init(service: server)], logger: logger))
+        configuration: .init(
+            services: [
+                .init(service: pool),
+                .init(service: OrderWatch(book: services.orders, pool: pool, connection: connection, logger: logger)),
+                .init(service: server),
+            ],
+            logger: logger))
     try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
         var iterator = addresses.makeAsyncIterator()
         guard let address = await iterator.next(), let port = address.port else {
             throw TestSupportError("the test server did not start listening")
         }
-        let testServer = TestServer(port: port, pool: pool, server: server, group: group)
+        let testServer = TestServer(port: port, pool: pool, server: server, orders: services.orders, group: group)
         do {
             try await body(testServer)
         } catch {
