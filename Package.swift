@@ -160,7 +160,7 @@ let package = Package(
         .testTarget(name: "MusterMatchingTests", dependencies: ["MusterMatching"], swiftSettings: strict),
         .testTarget(name: "MusterRegistryTests", dependencies: ["MusterRegistry", "MusterCore"], swiftSettings: strict),
         .testTarget(name: "MusterPQTests", dependencies: ["MusterPQ", "MusterTestSupport"], swiftSettings: strict),
-        .testTarget(name: "MusterStoreTests", dependencies: ["MusterStore", "MusterTestSupport"], swiftSettings: strict),
+        .testTarget(name: "MusterStoreTests", dependencies: ["MusterStore", "MusterTestSupport", "MusterEligibility"], swiftSettings: strict),
         .testTarget(name: "MusterClusterTests", dependencies: ["MusterCluster", "MusterPQ", "MusterTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "MusterServerTests",

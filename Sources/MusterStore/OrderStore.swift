@@ -27,6 +27,12 @@ public struct PackLoadOutcome: Sendable, Equatable, Codable {
     public let version: Int
     /// False when this exact text was already stored (as `version`); nothing was added.
     public let created: Bool
+
+    public init(id: String, version: Int, created: Bool) {
+        self.id = id
+        self.version = version
+        self.created = created
+    }
 }
 
 /// Why a pack version could not be stored.

@@ -24,8 +24,8 @@ public struct TestServer: Sendable {
     }
 
     /// A new client connection, authenticated with a new token of this role and scope.
-    public func connect(role: Role, state: String? = nil, name: String = "test") async throws -> MusterClient {
-        let token = try await makeToken(role: role, state: state, name: name)
+    public func connect(role: Role, state: String? = nil, facilityID: Int64? = nil, name: String = "test") async throws -> MusterClient {
+        let token = try await makeToken(role: role, state: state, facilityID: facilityID, name: name)
         let client = try await connect()
         let reply = try await client.send("AUTH \(token)")
         guard reply.isOK else { throw TestSupportError("AUTH failed: \(reply)") }
@@ -33,10 +33,10 @@ public struct TestServer: Sendable {
     }
 
     /// Creates a token directly in the database; returns its secret.
-    public func makeToken(role: Role, state: String? = nil, name: String = "test") async throws -> String {
+    public func makeToken(role: Role, state: String? = nil, facilityID: Int64? = nil, name: String = "test") async throws -> String {
         let jurisdiction = state.flatMap { Jurisdiction($0) }
         return try await pool.withConnection { connection in
-            try TokenStore().create(connection, name: name, role: role, state: jurisdiction, facilityID: nil).secret
+            try TokenStore().create(connection, name: name, role: role, state: jurisdiction, facilityID: facilityID).secret
         }
     }
 
