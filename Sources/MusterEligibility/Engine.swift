@@ -7,6 +7,8 @@ public struct Grant: Sendable, Hashable, CustomStringConvertible {
     public let settings: [Setting], conditions: [String]
     public let grade: SourceGrade, uncertain: Bool
     public var description: String { "\(instrument) \(provision)" }
+    /// The `instrument` of a grant that rests on the volunteer's own active licence in the state, not on an order.
+    public static let ordinaryLicensure = "ordinary-licensure"
     /// Breadth of settings: `any` counts as all four settings.
     var breadth: Int { settings.contains(.any) ? Setting.allCases.count : Set(settings).count }
 }
@@ -62,6 +64,17 @@ public enum EligibilityEngine {
             blockRequirements.append("home-country licence not restricted, suspended or revoked")
         }
         var unmet: [UnmetRequirement] = []
+        // Ordinary licensure needs no emergency order: an active, unexpired licence issued by the state itself.
+        if blocks.isEmpty,
+            let own = facts.licenses.first(where: { license in
+                license.jurisdiction == state && license.status == .active && (license.expires.map { $0 >= date } ?? true)
+            })
+        {
+            grants.append(
+                Grant(
+                    instrument: Grant.ordinaryLicensure, provision: "\(state) \(own.type) licence", settings: [.any],
+                    conditions: [], grade: .V, uncertain: false))
+        }
         var ctx = EvalContext(facts: facts, date: date, license: nil)
         for pack in packs where pack.appliesTo.contains(state) {
             var packWindow: String? = nil

@@ -211,7 +211,9 @@ struct DecisionView: Encodable {
         conditions = decision.conditions
         uncertain = decision.uncertain
         var reasons = decision.reasons
-        if packs.isEmpty { reasons.append("no emergency order or cross-state mechanism is loaded for \(state)") }
+        if packs.isEmpty && !decision.eligible {
+            reasons.append("no emergency order or cross-state mechanism is loaded for \(state)")
+        }
         self.reasons = reasons
         self.packs = packs.map { PackRef(id: $0.id, version: $0.version) }
     }
@@ -224,9 +226,12 @@ struct EligibleState: Encodable {
     let conditions: [String]
     let uncertain: Bool
 
-    /// Every state with a loaded instrument where `facts` grant on `date`, in state order.
+    /// Every state (with a loaded instrument, or licensing the volunteer) where `facts` grant on `date`, in order.
     static func all(catalog: PackCatalog, facts: EligibilityFacts, date: CalendarDate) -> [EligibleState] {
-        catalog.states.compactMap { state in
+        // Every state with an instrument, and every state where the volunteer holds an active licence.
+        let licensed = facts.licenses.filter { $0.status == .active }.map(\.jurisdiction)
+        let states = Set(catalog.states).union(licensed).sorted()
+        return states.compactMap { state in
             let packs = catalog.packs(for: state, on: date)
             let decision = EligibilityEngine.evaluate(facts, state: state, date: date, packs: packs, explain: false)
             guard let primary = decision.primary else { return nil }

@@ -29,12 +29,12 @@ import Testing
     }
 
     /// Starts musterd and waits for its "listening on HOST:PORT" line; returns the process and the port.
-    func startDaemon(dataDir: String, log: String) async throws -> (ChildProcess, Int) {
+    func startDaemon(dataDir: String, log: String, extra: [String] = []) async throws -> (ChildProcess, Int) {
         let daemon = try ChildProcess.spawn(
             [
                 try RepositoryPaths.executable("musterd"), "--data-dir", dataDir, "--listen", "127.0.0.1:0",
                 "--migrations-dir", RepositoryPaths.migrations,
-            ], outputPath: log)
+            ] + extra, outputPath: log)
         for _ in 0..<600 {
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             if let range = text.range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
@@ -145,14 +145,51 @@ import Testing
 
         // Second run reuses the cluster (no initdb) and the data in it.
         let secondLogPath = root + "/musterd2.log"
-        let (again, secondPort) = try await startDaemon(dataDir: dataDir, log: secondLogPath)
+        // This time it stores the shipped orders at start.
+        let orders = RepositoryPaths.root + "/Deploy/orders"
+        let (again, secondPort) = try await startDaemon(dataDir: dataDir, log: secondLogPath, extra: ["--load-orders", orders])
         let secondClient = try await MusterClient.connect(host: "127.0.0.1", port: secondPort)
         #expect(try await secondClient.send("AUTH \(token)").isOK)
         await secondClient.close()
+        let second = ["--address", "127.0.0.1:\(secondPort)", "--token", token]
+        let packCount = try FileManager.default.contentsOfDirectory(atPath: orders).filter { $0.hasSuffix(".yaml") }.count
+        let listed = try musterctl(["orders", "list", "--state", "NY"] + second)
+        #expect(listed.status == 0, "\(listed.output)")
+        #expect(listed.output.contains("NY-EO-202.10"), "\(listed.output)")
+        let shown = try musterctl(["orders", "show", "NY-EO-202.10"] + second)
+        #expect(shown.output.contains("§2"), "\(shown.output)")
+        #expect(shown.output.contains("requires    US GME ≥ 12 months"))
+        // Loading the same files again adds nothing.
+        let reload = try musterctl(["orders", "load", orders + "/NY-EO-202.10.yaml", orders + "/MECH-NLC.yaml"] + second)
+        #expect(reload.status == 0, "\(reload.output)")
+        #expect(reload.output.components(separatedBy: "unchanged").count == 3, "\(reload.output)")
+        let stored = try musterctl(["orders", "list", "--json"] + second)
+        #expect(stored.output.split(separator: "\n").count == packCount)
+        // validate names every error by file and line; load refuses to send anything when a file is bad.
+        let bad = root + "/bad.yaml"
+        try "id: X\nstate: NY\ntitle: t\ninstrument: {type: eo, number: \"1\"}\neffective: {from: 2020-13-01}\nversion: 1\nsources: []\nprovisions: []\n"
+            .write(toFile: bad, atomically: true, encoding: .utf8)
+        let validated = try musterctl(["orders", "validate", orders + "/NY-EO-202.5.yaml", bad])
+        #expect(validated.status == 1)
+        #expect(validated.output.contains("ok  \(orders)/NY-EO-202.5.yaml"), "\(validated.output)")
+        #expect(validated.output.contains("bad.yaml:5:"), "\(validated.output)")
+        let refusedLoad = try musterctl(["orders", "load", bad] + second)
+        #expect(refusedLoad.status == 1)
+        #expect(refusedLoad.output.contains("nothing loaded"))
+        // The blockers report and a check, on a date the 2020 orders were in force.
+        let blockers = try musterctl(["eligibility", "blockers", "--state", "NY", "--date", "2020-04-03"] + second)
+        #expect(blockers.status == 0, "\(blockers.output)")
+        #expect(blockers.output.hasPrefix("NY on 2020-04-03: 2 registered volunteers, 2 eligible"), "\(blockers.output)")
+        let check = try musterctl(["eligibility", "check", "1", "--state", "NY", "--date", "2020-04-03"] + second)
+        #expect(check.status == 0, "\(check.output)")
+        #expect(check.output.hasPrefix("volunteer 1 in NY on 2020-04-03: "), "\(check.output)")
+        let rescinded = try musterctl(["orders", "rescind", "NY-EO-202.5", "--on", "2020-05-01"] + second)
+        #expect(rescinded.output.contains("rescinded NY-EO-202.5 from 2020-05-01: version 2"), "\(rescinded.output)")
         again.signal(SIGINT)
         #expect(try again.wait() == 0)
         let secondLog = try String(contentsOfFile: secondLogPath, encoding: .utf8)
         #expect(!secondLog.contains("initialising"))
+        #expect(secondLog.contains("rule packs loaded at start"), "\(secondLog)")
         #expect(!cluster.isRunning())
     }
 

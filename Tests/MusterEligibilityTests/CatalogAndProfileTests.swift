@@ -63,6 +63,23 @@ import Testing
     }
 }
 
+@Suite struct OrdinaryLicensureTests {
+    @Test func anActiveLicenceFromTheStateItselfNeedsNoOrder() {
+        var nurse = EligibilityFacts(category: .licensed, profession: "registered_nurse", homeState: "NY",
+                                     licenses: [EligibilityFacts.License(jurisdiction: "NY", type: "RN", status: .active, expires: d("2020-12-31"))])
+        let decision = EligibilityEngine.evaluate(nurse, state: "NY", date: d("2020-04-03"), packs: [])
+        #expect(decision.eligible)
+        #expect(decision.primary?.instrument == Grant.ordinaryLicensure)
+        #expect(decision.primary?.provision == "NY RN licence")
+        #expect(decision.conditions.isEmpty)
+        // Not in another state, not after it expires, and not past a global block.
+        #expect(!EligibilityEngine.evaluate(nurse, state: "NJ", date: d("2020-04-03"), packs: []).eligible)
+        #expect(!EligibilityEngine.evaluate(nurse, state: "NY", date: d("2021-01-01"), packs: []).eligible)
+        nurse.licenses.append(EligibilityFacts.License(jurisdiction: "PA", type: "RN", status: .suspended))
+        #expect(!EligibilityEngine.evaluate(nurse, state: "NY", date: d("2020-04-03"), packs: []).eligible)
+    }
+}
+
 @Suite struct ProfileFactsTests {
     static let today = d("2020-04-03")
 
