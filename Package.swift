@@ -132,6 +132,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Throughput numbers for the hot paths (run with -c release); targets are checked here, not in unit tests.
+        .executableTarget(
+            name: "muster-bench",
+            dependencies: [
+                "MusterEligibility", "MusterCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
 
         // Test support: a throwaway PostgreSQL cluster per test run, and in-process servers.
         .target(
