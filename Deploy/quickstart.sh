@@ -31,8 +31,8 @@ if ! "$bin/musterctl" token list --active --json | grep -q '"role" : "admin"'; t
         | sed -n 's/^  "token" : "\(mst_[^"]*\)".*/\1/p')"
 fi
 
-echo "==> Starting musterd on $listen"
-"$bin/musterd" "$@" &
+echo "==> Starting musterd on $listen (storing the shipped 2020 orders from Deploy/orders if not stored yet)"
+"$bin/musterd" --load-orders Deploy/orders "$@" &
 daemon=$!
 trap 'kill -TERM "$daemon" 2>/dev/null; wait "$daemon"; exit $?' INT TERM
 for _ in $(seq 1 100); do
