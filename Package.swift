@@ -79,7 +79,7 @@ let package = Package(
         .target(
             name: "MusterServer",
             dependencies: [
-                "MusterPQ", "MusterProtocol", "MusterCore", "MusterStore", "MusterRegistry", "MusterEligibility",
+                "MusterPQ", "MusterProtocol", "MusterCore", "MusterStore", "MusterRegistry", "MusterEligibility", "MusterMatching",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),

@@ -37,7 +37,8 @@ public final class MusterServer: Service, Sendable {
     /// Every command musterd serves.
     public static var standardCommands: CommandRegistry {
         CommandRegistry(
-            SessionCommands.all + VolunteerCommands.all + ReportCommands.all + EligibilityCommands.all + OrderCommands.all)
+            SessionCommands.all + VolunteerCommands.all + ReportCommands.all + EligibilityCommands.all + OrderCommands.all
+                + StaffingCommands.all)
     }
 
     /// Connections open now.

@@ -29,7 +29,7 @@ enum ReportCommands {
 
     static let funnel = Command(
         name: "VOLUNTEER.FUNNEL", usage: "VOLUNTEER.FUNNEL [{\"state\": code}]",
-        summary: "Counts per category and profession: registered, verified, eligible, available, deployed, withdrawn.",
+        summary: "Counts per category and profession: registered, verified, eligible, offered, deployed, available, withdrawn.",
         access: VolunteerCommands.stateRoles, arguments: CommandArguments(body: .optional),
         body: .async { request, context in
             var state: String?

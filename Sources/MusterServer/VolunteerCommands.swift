@@ -287,13 +287,15 @@ enum VolunteerCommands {
             let scope = scope(context)
             let store = context.services.volunteers
             let today = context.services.today()
-            let found = try await context.services.pool.withConnection { connection -> (VolunteerRecord, CredentialAssessment)? in
+            let found = try await context.services.pool.withConnection { connection -> (VolunteerRecord, CredentialAssessment, [Assignment])? in
                 guard let record = try store.get(connection, id: id, scope: scope) else { return nil }
                 let assessment = CredentialAssessment.assess(
                     profile: record.profile, verifications: try store.verifications(connection, id: id), on: today)
-                return (record, assessment)
+                let offers = try StaffingStore().assignments(
+                    connection, requestID: nil, volunteerID: id, state: nil, facilityID: nil, activeOnly: true)
+                return (record, assessment, offers)
             }
-            guard let (record, assessment) = found else {
+            guard let (record, assessment, offers) = found else {
                 return try await mapped(context) { throw VolunteerStoreError.notFound(id) }
             }
             var eligibleIn: [EligibleState] = []
@@ -302,7 +304,12 @@ enum VolunteerCommands {
                 let facts = EligibilityFacts(profile: record.profile, credentialLevel: record.credentialLevel)
                 eligibleIn = EligibleState.all(catalog: catalog, facts: facts, date: today)
             }
-            let answer = FunnelStatus(record: record, assessment: assessment, eligibleIn: eligibleIn, date: today)
+            var answer = FunnelStatus(record: record, assessment: assessment, eligibleIn: eligibleIn, date: today)
+            answer.offers = offers.map { FunnelStatus.OfferSummary(id: $0.id, requestId: $0.requestId, status: $0.status, start: $0.start, end: $0.end) }
+            if record.status != .deployed, record.status != .withdrawn, let open = offers.first(where: { $0.status != "confirmed" }) {
+                answer.stage = "offered"
+                answer.message = "Offered to staffing request \(open.requestId) (\(open.start) to \(open.end)); the offer is \(open.status)."
+            }
             return CommandResult(.ok(JSONText.encode(answer)))
         })
 
@@ -311,17 +318,27 @@ enum VolunteerCommands {
 /// A volunteer's place in the funnel, in words a volunteer or a coordinator can act on.
 ///
 /// Stages: `awaiting_verification` → `verified` (eligible nowhere yet) → `eligible` (verified, and eligible in at
-/// least one state today) → `deployed`; or `withdrawn`. `eligibleIn` is filled for unverified volunteers too, so a
+/// least one state today) → `offered` (an active offer not yet confirmed) → `deployed`; or `withdrawn`. `eligibleIn` is filled for unverified volunteers too, so a
 /// coordinator sees where verification would let them serve.
 struct FunnelStatus: Encodable {
     let id: Int64
-    let stage: String
+    var stage: String
     let status: String
     @ExplicitNull var credentialLevel: Int?
     let awaitingVerificationOf: [String]
     let eligibleIn: [EligibleState]
+    /// Active offers and bookings.
+    var offers: [OfferSummary] = []
     let date: CalendarDate
-    let message: String
+    var message: String
+
+    struct OfferSummary: Encodable {
+        let id: Int64
+        let requestId: Int64
+        let status: String
+        let start: CalendarDate
+        let end: CalendarDate
+    }
 
     init(record: VolunteerRecord, assessment: CredentialAssessment, eligibleIn: [EligibleState], date: CalendarDate) {
         id = record.id

@@ -354,6 +354,8 @@ public struct FunnelRow: Sendable, Equatable, Codable {
     /// (filled in by the server, which holds the rules; each stage is a subset of the one before).
     public var eligible: Int = 0
     public let available: Int
+    /// With an active offer or booking (offered, accepted or confirmed), or deployed.
+    public let offered: Int
     public let deployed: Int
     public let withdrawn: Int
 }
@@ -377,6 +379,9 @@ extension VolunteerStore {
                    count(*) FILTER (WHERE status <> 'withdrawn') AS registered,
                    count(*) FILTER (WHERE status IN ('verified', 'available', 'deployed') AND credential_level IS NOT NULL) AS verified,
                    count(*) FILTER (WHERE status = 'available') AS available,
+                   count(*) FILTER (WHERE status = 'deployed' OR (status <> 'withdrawn' AND EXISTS (
+                       SELECT 1 FROM assignments a WHERE a.volunteer_id = volunteers.id
+                                                     AND a.status IN ('offered', 'accepted', 'confirmed')))) AS offered,
                    count(*) FILTER (WHERE status = 'deployed') AS deployed,
                    count(*) FILTER (WHERE status = 'withdrawn') AS withdrawn
             FROM volunteers
@@ -388,7 +393,7 @@ extension VolunteerStore {
             FunnelRow(
                 category: try row.decode("category"), profession: try row.decode("profession"),
                 registered: try row.decode("registered"), verified: try row.decode("verified"),
-                available: try row.decode("available"), deployed: try row.decode("deployed"),
+                available: try row.decode("available"), offered: try row.decode("offered"), deployed: try row.decode("deployed"),
                 withdrawn: try row.decode("withdrawn"))
         }
     }

@@ -46,7 +46,7 @@ extension MusterCtl {
 
     struct Funnel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Counts per category and profession: registered → verified → eligible → deployed.",
+            abstract: "Counts per category and profession: registered → verified → eligible → offered → deployed.",
             discussion: "eligible: verified, and eligible today in the registering state under the orders in force (deployed volunteers count too).")
 
         @OptionGroup var daemon: DaemonOptions
@@ -57,7 +57,7 @@ extension MusterCtl {
             let response = try await request(daemon, "VOLUNTEER.FUNNEL " + requestBody(["state": state]))
             if json { response.rows.forEach { print($0) }; return }
             let rows = response.rows.map(jsonObject)
-            let columns = ["registered", "verified", "eligible", "available", "deployed", "withdrawn"]
+            let columns = ["registered", "verified", "eligible", "offered", "deployed", "available", "withdrawn"]
             var table = rows.map { row in [cell(row["category"]), cell(row["profession"])] + columns.map { cell(row[$0]) } }
             let totals = columns.map { column in String(rows.reduce(0) { $0 + (($1[column] as? Int) ?? 0) }) }
             table.append(["TOTAL", ""] + totals)

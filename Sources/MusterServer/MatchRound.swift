@@ -1,0 +1,226 @@
+import Foundation
+import MusterCore
+import MusterEligibility
+import MusterMatching
+import MusterPQ
+import MusterRegistry
+import MusterStore
+
+/// One matching round for a state: builds a `muster-match-instance/1` from the database (open slots; available,
+/// verified volunteers not booked over the round's dates, with eligibility evaluated for the state on the
+/// request dates), solves it exactly, and writes the offers atomically.
+///
+/// Rounds for one state are serialised across daemons by an advisory lock, and the exclusion constraint on
+/// `assignments` makes a double booking impossible whatever happens here.
+enum MatchRound {
+    struct Options: Sendable {
+        var dryRun = false
+        var offerHours = 12
+    }
+
+    struct Offer: Encodable {
+        let volunteerId: Int64
+        let requestId: Int64
+        let distanceKm: Int
+        let basis: String
+        let conditions: [String]
+        var assignmentId: Int64?
+    }
+
+    struct Unfilled: Encodable {
+        let requestId: Int64
+        let wanted: Int
+        let offered: Int
+    }
+
+    struct Result: Encodable {
+        let state: String
+        let round: Int64?
+        let dryRun: Bool
+        let requests: Int
+        let volunteersConsidered: Int
+        let volunteersEligible: Int
+        let offers: Int
+        let weightedFilled: Int
+        let travelKm: Int
+        let expiredOffers: Int
+        let unfilled: [Unfilled]
+    }
+
+    // MARK: Site requirements
+
+    /// The site capability a grant's settings require: none for `any`, otherwise one token naming the allowed
+    /// settings (a site of one of them qualifies; see `capabilities`).
+    static func settingToken(_ settings: [Setting]) -> String? {
+        if settings.contains(.any) || settings.isEmpty { return nil }
+        return "setting_" + Set(settings.map(\.rawValue)).sorted().joined(separator: "_or_")
+    }
+
+    /// Conditions that a site must provide, as capability tokens; the others bind the volunteer (applications,
+    /// insurance) and travel with the offer as information.
+    static let siteConditions: [String: String] = [
+        "hospital_only": "setting_hospital",
+        "acute_care_facility_only": "acute_care",
+        "supervision_required": "supervision",
+        "direct_supervision_on_premises": "direct_supervision",
+        "nj_doh_licensed_facility_or_designated_emergency_site": "nj_doh_licensed_facility",
+        "iema_idph_direction_or_ltc_hospital_fqhc": "iema_idph_direction_or_ltc_hospital_fqhc",
+        "intern_resident_fellow_at_board_approved_program": "board_approved_program",
+    ]
+
+    static func requirements(of grant: Grant) -> Set<String> {
+        var tokens = Set(grant.conditions.compactMap { siteConditions[$0] })
+        if let token = settingToken(grant.settings) { tokens.insert(token) }
+        return tokens
+    }
+
+    /// What a facility provides, with its setting expanded into every setting-set token it satisfies.
+    static func capabilities(of facility: Facility) -> [String] {
+        var own = Set<String>()
+        switch facility.kind {
+        case "hospital": own.insert("hospital")
+        case "alternate_care_site": own.insert("alternate_care_site")
+        default: break
+        }
+        if facility.provides.contains("telehealth") { own.insert("telehealth") }
+        var tokens = Set(facility.provides)
+        let all = ["alternate_care_site", "hospital", "telehealth"]
+        for mask in 1..<(1 << all.count) {
+            let subset = all.indices.filter { mask & (1 << $0) != 0 }.map { all[$0] }
+            if !own.isDisjoint(with: subset) { tokens.insert("setting_" + subset.joined(separator: "_or_")) }
+        }
+        return tokens.sorted()
+    }
+
+    // MARK: The round
+
+    static func run(state: String, options: Options, actor: Identity?, context: CommandContext) async throws -> (Result, [Offer]) {
+        let catalog = try await context.services.orders.catalog(context.services.pool)
+        let today = context.services.today()
+        let audit = context.services.audit
+        return try await context.services.pool.withTransaction { connection in
+            let staffing = StaffingStore()
+            try staffing.lockRound(connection, state: state)
+            let expired = options.dryRun ? 0 : try staffing.expireOverdue(connection, state: state)
+            let open = try staffing.requests(connection, state: state, facilityID: nil, openOnly: true)
+                .filter { $0.filled < $0.count && $0.end >= today }
+            var facilities: [Int64: Facility] = [:]
+            for request in open where facilities[request.facilityId] == nil {
+                facilities[request.facilityId] = try staffing.facility(connection, id: request.facilityId)
+            }
+            // The round's dates: a volunteer booked over any of them sits this round out, and eligibility must hold
+            // on every request start and end date.
+            let spanStart = open.map(\.start).min()
+            let spanEnd = open.map(\.end).max()
+            let dates = Set(open.flatMap { [$0.start, $0.end] }).sorted()
+            let booked = try staffing.activePeriods(connection)
+            // Whoever declined or let expire an offer on one of these requests is not offered them again this round.
+            let declined = try staffing.declined(connection, requests: open.map(\.id))
+            let packsByDate = dates.map { catalog.packs(for: state, on: $0) }
+
+            var volunteers: [MatchVolunteer] = []
+            var bases: [Int64: Grant] = [:]
+            var considered = 0
+            var after: Int64 = 0
+            var filter = VolunteerFilter()
+            filter.status = .available
+            let store = context.services.volunteers
+            while !open.isEmpty {
+                let batch = try store.list(connection, filter: filter, after: after, limit: 5000)
+                for record in batch {
+                    considered += 1
+                    guard let level = record.credentialLevel, let location = record.profile.location,
+                        !declined.contains(record.id)
+                    else { continue }
+                    if let start = spanStart, let end = spanEnd,
+                        booked[record.id]?.contains(where: { $0.0 <= end && start <= $0.1 }) == true
+                    {
+                        continue
+                    }
+                    let facts = EligibilityFacts(profile: record.profile, credentialLevel: level)
+                    var tokens = Set<String>()
+                    var primary: Grant?
+                    var eligible = true
+                    for (index, date) in dates.enumerated() {
+                        let decision = EligibilityEngine.evaluate(facts, state: state, date: date, packs: packsByDate[index], explain: false)
+                        guard let best = decision.grants.min(by: { requirements(of: $0).count < requirements(of: $1).count }) else {
+                            eligible = false
+                            break
+                        }
+                        tokens.formUnion(requirements(of: best))
+                        if primary == nil { primary = best }
+                    }
+                    guard eligible, let primary else { continue }
+                    if record.profile.telehealthOnly { tokens.insert("setting_telehealth") }
+                    bases[record.id] = primary
+                    let profile = record.profile
+                    volunteers.append(
+                        MatchVolunteer(
+                            id: "v-\(record.id)", profession: profile.profession.rawValue, skills: profile.skills.map(\.rawValue),
+                            credentialLevel: level, lat: location.lat, lon: location.lon,
+                            maxTravelKm: profile.telehealthOnly ? 20_000 : Double(profile.maxTravelKm ?? 20_000),
+                            availableFrom: MatchDate(profile.availability?.from.description ?? "1900-01-01")!,
+                            availableTo: MatchDate(profile.availability?.to.description ?? "2999-12-31")!,
+                            eligibleStates: [state: tokens.sorted()]))
+                }
+                guard batch.count == 5000, let last = batch.last else { break }
+                after = last.id
+            }
+            let requests = open.compactMap { request -> MatchRequest? in
+                guard let facility = facilities[request.facilityId] else { return nil }
+                return MatchRequest(
+                    id: "r-\(request.id)", state: state, profession: request.profession, skills: request.skills,
+                    maxCredentialLevel: request.maxCredentialLevel, lat: facility.lat, lon: facility.lon,
+                    count: request.count - request.filled, priority: request.priority,
+                    start: MatchDate(request.start.description)!, end: MatchDate(request.end.description)!,
+                    provides: capabilities(of: facility))
+            }
+            let instance = try MatchInstance(volunteers: volunteers, requests: requests)
+            let solution = MatchSolver.solve(instance)
+            let byID = Dictionary(uniqueKeysWithValues: open.map { ($0.id, $0) })
+            var offers: [Offer] = []
+            var proposals: [StaffingStore.Offer] = []
+            for pair in solution.assignments {
+                let volunteerID = Int64(pair.volunteer.dropFirst(2))!
+                let requestID = Int64(pair.request.dropFirst(2))!
+                let request = byID[requestID]!
+                let grant = bases[volunteerID]!
+                offers.append(
+                    Offer(
+                        volunteerId: volunteerID, requestId: requestID, distanceKm: pair.travelKm, basis: grant.description,
+                        conditions: grant.conditions))
+                proposals.append(
+                    StaffingStore.Offer(
+                        requestID: requestID, volunteerID: volunteerID, start: request.start, end: request.end,
+                        basis: grant.description, conditions: grant.conditions, distanceKm: pair.travelKm))
+            }
+            var round: Int64?
+            if !options.dryRun && !offers.isEmpty {
+                let number = try staffing.nextRound(connection)
+                round = number
+                let deadline = Date().addingTimeInterval(Double(options.offerHours) * 3600)
+                let ids = try staffing.writeOffers(connection, proposals, round: number, deadline: deadline)
+                for index in offers.indices { offers[index].assignmentId = ids[index] }
+                struct Written: Encodable {
+                    let round: Int64
+                    let offers: [Offer]
+                }
+                try audit.record(
+                    connection, actor: actor, action: "assignment.offer", entity: "match_round", entityID: number, state: state,
+                    before: nil, after: try PGJSON(encoding: Written(round: number, offers: offers)))
+            }
+            var offeredPerRequest: [Int64: Int] = [:]
+            for offer in offers { offeredPerRequest[offer.requestId, default: 0] += 1 }
+            let unfilled = open.compactMap { request -> Unfilled? in
+                let wanted = request.count - request.filled
+                let offered = offeredPerRequest[request.id] ?? 0
+                return offered < wanted ? Unfilled(requestId: request.id, wanted: wanted, offered: offered) : nil
+            }
+            let result = Result(
+                state: state, round: round, dryRun: options.dryRun, requests: open.count, volunteersConsidered: considered,
+                volunteersEligible: volunteers.count, offers: offers.count, weightedFilled: solution.weightedFilled,
+                travelKm: solution.travelKm, expiredOffers: expired, unfilled: unfilled)
+            return (result, offers)
+        }
+    }
+}

@@ -1,0 +1,385 @@
+import Foundation
+import MusterCore
+import MusterPQ
+import MusterProtocol
+import MusterRegistry
+import MusterStore
+
+/// Facilities, staffing requests, matching rounds and offers.
+///
+/// Access: an admin everywhere; a state token for its own state's facilities, requests and volunteers; a hospital
+/// token for its own facility's requests and the offers made on them (with the volunteers' names and contact
+/// details, which it sees for nothing else).
+enum StaffingCommands {
+    static var all: [Command] {
+        [createFacility, listFacilities, submit, getRequest, listRequests, cancel, match, listOffers]
+            + [accept, decline, confirm, release]
+    }
+
+    static let everyone: CommandAccess = .roles([.admin, .state, .hospital])
+
+    static func id(_ request: Request, _ name: String = "id") throws -> Int64 {
+        guard let text = request.words.first, let id = Int64(text), id > 0 else {
+            throw CommandError.badRequest("\(name): expected a positive whole number, got \"\(request.words.first?.prefix(20) ?? "")\"")
+        }
+        return id
+    }
+
+    static func mapped<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as StaffingStoreError {
+            switch error {
+            case .facilityNotFound(let id): throw CommandError.notFound("no facility \(id)")
+            case .requestNotFound(let id): throw CommandError.notFound("no staffing request \(id)")
+            case .assignmentNotFound(let id): throw CommandError.notFound("no offer \(id)")
+            case .invalidTransition(let id, let from, let to):
+                throw CommandError.conflict("offer \(id) is \(from); it cannot become \(to)")
+            case .requestCancelled(let id): throw CommandError.conflict("staffing request \(id) is cancelled")
+            }
+        } catch let error as PGError where error.kind == .exclusionViolation {
+            throw CommandError.conflict("the volunteer is already booked for overlapping dates")
+        }
+    }
+
+    /// May the caller see or change this request?
+    static func mayAccess(_ request: StaffingRequest, _ context: CommandContext) -> Bool {
+        guard let identity = context.identity else { return false }
+        switch identity.role {
+        case .admin: return true
+        case .state: return identity.jurisdiction?.code == request.state
+        case .hospital: return identity.facilityID == request.facilityId
+        }
+    }
+
+    static func readRequest(_ id: Int64, _ context: CommandContext) async throws -> StaffingRequest {
+        let found = try await context.services.pool.withConnection { connection in try StaffingStore().request(connection, id: id) }
+        guard let found, mayAccess(found, context) else {
+            if context.identity?.role == .admin { throw CommandError.notFound("no staffing request \(id)") }
+            throw CommandError.forbidden("staffing request \(id) is not yours")
+        }
+        return found
+    }
+
+    // MARK: Facilities
+
+    static let createFacility = Command(
+        name: "FACILITY.CREATE",
+        usage: "FACILITY.CREATE {\"state\": code, \"name\": text, \"kind\": hospital|alternate_care_site|nursing_home|clinic, \"lat\": n, \"lon\": n, \"provides\": [token]}",
+        summary: "Registers a facility in a state (a state token: its own).",
+        access: VolunteerCommands.stateRoles, arguments: CommandArguments(body: .required),
+        body: .async { request, context in
+            var state: String?
+            var name = ""
+            var kind = ""
+            var lat = 0.0
+            var lon = 0.0
+            var provides: [String] = []
+            try ReportCommands.readBody(request) { reader in
+                if let text = reader.string("state", maxLength: 2) {
+                    state = Jurisdiction(text)?.code
+                    if state == nil { reader.fail("state", "unknown US state or territory \"\(text)\"") }
+                }
+                name = reader.string("name", required: true, maxLength: 200) ?? ""
+                kind = reader.string("kind", required: true, maxLength: 40) ?? ""
+                if !kind.isEmpty, !["hospital", "alternate_care_site", "nursing_home", "clinic"].contains(kind) {
+                    reader.fail("kind", "unknown value \"\(kind)\" (expected one of hospital, alternate_care_site, nursing_home, clinic)")
+                }
+                lat = reader.number("lat", required: true, range: -90...90) ?? 0
+                lon = reader.number("lon", required: true, range: -180...180) ?? 0
+                provides = reader.array("provides", maxCount: 30) { value, path, errors -> String? in
+                    guard case .string(let token) = value, !token.isEmpty, token.utf8.count <= 64,
+                        token.utf8.allSatisfy({ (97...122).contains($0) || (48...57).contains($0) || $0 == 95 })
+                    else {
+                        errors.append(FieldError(path, "expected a lower-case token"))
+                        return nil
+                    }
+                    return token
+                } ?? []
+            }
+            let own = VolunteerCommands.scope(context)
+            if let own, let state, state != own { throw CommandError.forbidden("a \(own) token registers \(own)'s facilities only") }
+            guard let state = state ?? own else { throw CommandError.badRequest("state: required for an admin token") }
+            let (identity, audit) = (context.identity, context.services.audit)
+            let (siteName, siteKind, siteLat, siteLon, siteProvides) = (name, kind, lat, lon, provides)
+            let facility = try await context.services.pool.withTransaction { connection in
+                let facility = try StaffingStore().createFacility(
+                    connection, state: state, name: siteName, kind: siteKind, lat: siteLat, lon: siteLon, provides: siteProvides,
+                    by: identity)
+                try audit.record(
+                    connection, actor: identity, action: "facility.create", entity: "facility", entityID: facility.id,
+                    state: state, before: nil, after: try PGJSON(encoding: facility))
+                return facility
+            }
+            return CommandResult(.ok(JSONText.encode(facility)))
+        })
+
+    static let listFacilities = Command(
+        name: "FACILITY.LIST", usage: "FACILITY.LIST [<state>]",
+        summary: "Facilities (a state token: its own state's; a hospital token: its own).",
+        access: everyone, arguments: CommandArguments(maxWords: 1),
+        body: .async { request, context in
+            let asked = try request.words.first.map { try EligibilityCommands.state($0) }
+            let state = try VolunteerCommands.confinedState(asked: asked, context)
+            var facilities = try await context.services.pool.withConnection { connection in
+                try StaffingStore().facilities(connection, state: state)
+            }
+            if context.identity?.role == .hospital { facilities = facilities.filter { $0.id == context.identity?.facilityID } }
+            return CommandResult(.rows(facilities.map { JSONText.encode($0) }, summary: JSONText.encode(["count": facilities.count])))
+        })
+
+    // MARK: Requests
+
+    static let submit = Command(
+        name: "REQUEST.SUBMIT",
+        usage: "REQUEST.SUBMIT {\"facilityId\": n, \"profession\": p, \"skills\": [s], \"maxCredentialLevel\": 1-4, \"count\": n, \"start\": date, \"end\": date, \"priority\": 1-5, \"notes\": text}",
+        summary: "Submits a staffing request for a facility (a hospital token: its own facility).",
+        access: everyone, arguments: CommandArguments(body: .required),
+        body: .async { request, context in
+            var facilityID = context.identity?.facilityID
+            var new = NewStaffingRequest(
+                facilityID: 0, profession: "", skills: [], maxCredentialLevel: 4, count: 1, start: context.services.today(),
+                end: context.services.today(), priority: 3, notes: "")
+            try ReportCommands.readBody(request) { reader in
+                if let given = reader.integer("facilityId", range: 1...Int.max) {
+                    if let own = facilityID, own != Int64(given) {
+                        reader.fail("facilityId", "a hospital token submits for its own facility (\(own)) only")
+                    }
+                    facilityID = Int64(given)
+                }
+                new.profession = reader.token("profession", Profession.self, required: true)?.rawValue ?? ""
+                new.skills = reader.array("skills", maxCount: 20) { value, path, errors -> String? in
+                    guard case .string(let text) = value, let skill = Skill(rawValue: text) else {
+                        errors.append(FieldError(path, "unknown skill"))
+                        return nil
+                    }
+                    return skill.rawValue
+                } ?? []
+                new.maxCredentialLevel = reader.integer("maxCredentialLevel", required: true, range: 1...4) ?? 4
+                new.count = reader.integer("count", required: true, range: 1...10_000) ?? 1
+                let start = reader.date("start", required: true)
+                let end = reader.date("end", required: true)
+                if let start, let end, end < start { reader.fail("end", "before start") }
+                new.start = start ?? new.start
+                new.end = end ?? new.end
+                new.priority = reader.integer("priority", required: true, range: 1...5) ?? 3
+                new.notes = reader.string("notes", maxLength: 2000) ?? ""
+            }
+            guard let facilityID else { throw CommandError.badRequest("facilityId: required") }
+            new.facilityID = facilityID
+            let (identity, audit, submission) = (context.identity, context.services.audit, new)
+            let scope = VolunteerCommands.scope(context)
+            let created = try await mapped {
+                try await context.services.pool.withTransaction { connection -> StaffingRequest in
+                    guard let facility = try StaffingStore().facility(connection, id: facilityID) else {
+                        throw StaffingStoreError.facilityNotFound(facilityID)
+                    }
+                    if let scope, identity?.role == .state, facility.state != scope {
+                        throw CommandError.forbidden("facility \(facilityID) is not in \(scope)")
+                    }
+                    let created = try StaffingStore().submit(connection, submission, by: identity)
+                    try audit.record(
+                        connection, actor: identity, action: "request.submit", entity: "staffing_request", entityID: created.id,
+                        state: created.state, before: nil, after: try PGJSON(encoding: created))
+                    return created
+                }
+            }
+            return CommandResult(.ok(JSONText.encode(created)))
+        })
+
+    static let getRequest = Command(
+        name: "REQUEST.GET", usage: "REQUEST.GET <id>", summary: "One staffing request with its fill count.",
+        access: everyone, arguments: CommandArguments(minWords: 1, maxWords: 1),
+        body: .async { request, context in
+            CommandResult(.ok(JSONText.encode(try await readRequest(try id(request), context))))
+        })
+
+    static let listRequests = Command(
+        name: "REQUEST.LIST", usage: "REQUEST.LIST [{\"state\": code, \"facilityId\": n, \"open\": true}]",
+        summary: "Staffing requests, newest first (a hospital: its own; a state: its state's).",
+        access: everyone, arguments: CommandArguments(body: .optional),
+        body: .async { request, context in
+            var state: String?
+            var facilityID: Int64?
+            var openOnly = false
+            try ReportCommands.readBody(request) { reader in
+                if context.identity?.role != .hospital { state = try ReportCommands.reportState(&reader, context) }
+                facilityID = reader.integer("facilityId", range: 1...Int.max).map(Int64.init)
+                openOnly = reader.bool("open") ?? false
+            }
+            if context.identity?.role == .hospital { facilityID = context.identity?.facilityID }
+            let (s, f, o) = (state, facilityID, openOnly)
+            let requests = try await context.services.pool.withConnection { connection in
+                try StaffingStore().requests(connection, state: s, facilityID: f, openOnly: o)
+            }
+            return CommandResult(.rows(requests.map { JSONText.encode($0) }, summary: JSONText.encode(["count": requests.count])))
+        })
+
+    static let cancel = Command(
+        name: "REQUEST.CANCEL", usage: "REQUEST.CANCEL <id>",
+        summary: "Cancels a request; its offers and bookings are released.",
+        access: everyone, arguments: CommandArguments(minWords: 1, maxWords: 1),
+        body: .async { request, context in
+            let requestID = try id(request)
+            let found = try await readRequest(requestID, context)
+            let (identity, audit) = (context.identity, context.services.audit)
+            let released = try await mapped {
+                try await context.services.pool.withTransaction { connection in
+                    let released = try StaffingStore().cancel(connection, id: requestID)
+                    try StaffingStore().restoreAvailability(connection, volunteers: released.map(\.volunteerId))
+                    try audit.record(
+                        connection, actor: identity, action: "request.cancel", entity: "staffing_request", entityID: requestID,
+                        state: found.state, before: nil, after: try PGJSON(encoding: ["released": released.map(\.id)]))
+                    return released
+                }
+            }
+            return CommandResult(.ok(JSONText.encode(["id": requestID, "released": Int64(released.count)])))
+        })
+
+    // MARK: Matching
+
+    static let match = Command(
+        name: "MATCH.RUN", usage: "MATCH.RUN <state> [{\"dryRun\": true, \"offerHours\": 12}]",
+        summary: "Runs an exact matching round for the state's open requests and writes the offers (dryRun: propose only).",
+        access: VolunteerCommands.stateRoles, arguments: CommandArguments(minWords: 1, maxWords: 1, body: .optional),
+        body: .async { request, context in
+            let state = try EligibilityCommands.state(request.words[0])
+            _ = try VolunteerCommands.confinedState(asked: state, context)
+            var options = MatchRound.Options()
+            try ReportCommands.readBody(request) { reader in
+                options.dryRun = reader.bool("dryRun") ?? false
+                options.offerHours = reader.integer("offerHours", range: 1...24 * 14) ?? 12
+            }
+            let (result, offers) = try await MatchRound.run(state: state, options: options, actor: context.identity, context: context)
+            return CommandResult(.rows(offers.map { JSONText.encode($0) }, summary: JSONText.encode(result)))
+        })
+
+    // MARK: Offers
+
+    /// An offer as a reply; the volunteer's name and contact details only for those entitled to them.
+    struct OfferView: Encodable {
+        let id: Int64
+        let requestId: Int64
+        let facilityId: Int64
+        let state: String
+        let volunteerId: Int64
+        let start: CalendarDate
+        let end: CalendarDate
+        let status: String
+        let basis: String
+        let conditions: [String]
+        let distanceKm: Int
+        let deadline: Date
+        var volunteer: Contact?
+
+        struct Contact: Encodable {
+            let firstName: String
+            let lastName: String
+            let email: String?
+            let phone: String?
+            let registeringState: String
+        }
+
+        init(_ assignment: Assignment, contact: Contact?) {
+            id = assignment.id
+            requestId = assignment.requestId
+            facilityId = assignment.facilityId
+            state = assignment.state
+            volunteerId = assignment.volunteerId
+            start = assignment.start
+            end = assignment.end
+            status = assignment.status
+            basis = assignment.basis
+            conditions = assignment.conditions
+            distanceKm = assignment.distanceKm
+            deadline = assignment.deadline
+            volunteer = contact
+        }
+    }
+
+    static let listOffers = Command(
+        name: "OFFER.LIST", usage: "OFFER.LIST [{\"requestId\": n, \"volunteerId\": n, \"active\": true}]",
+        summary: "Offers and bookings, newest first (a hospital: on its requests, with contacts; a state: its requests and volunteers).",
+        access: everyone, arguments: CommandArguments(body: .optional),
+        body: .async { request, context in
+            var requestID: Int64?
+            var volunteerID: Int64?
+            var activeOnly = false
+            try ReportCommands.readBody(request) { reader in
+                requestID = reader.integer("requestId", range: 1...Int.max).map(Int64.init)
+                volunteerID = reader.integer("volunteerId", range: 1...Int.max).map(Int64.init)
+                activeOnly = reader.bool("active") ?? false
+            }
+            let identity = context.identity!
+            let (r, v, a) = (requestID, volunteerID, activeOnly)
+            let store = context.services.volunteers
+            let views = try await context.services.pool.withConnection { connection -> [OfferView] in
+                let all = try StaffingStore().assignments(
+                    connection, requestID: r, volunteerID: v, state: nil,
+                    facilityID: identity.role == .hospital ? identity.facilityID ?? -1 : nil, activeOnly: a)
+                var views: [OfferView] = []
+                for assignment in all {
+                    let record = try store.get(connection, id: assignment.volunteerId, scope: nil)
+                    let ownVolunteer = identity.role == .state && record?.registeringState == identity.jurisdiction?.code
+                    let ownRequest = identity.role == .state && assignment.state == identity.jurisdiction?.code
+                    guard identity.role != .state || ownVolunteer || ownRequest else { continue }
+                    let contact = record.map {
+                        OfferView.Contact(
+                            firstName: $0.profile.firstName, lastName: $0.profile.lastName, email: $0.profile.email,
+                            phone: $0.profile.phone, registeringState: $0.registeringState)
+                    }
+                    views.append(OfferView(assignment, contact: contact))
+                }
+                return views
+            }
+            return CommandResult(.rows(views.map { JSONText.encode($0) }, summary: JSONText.encode(["count": views.count])))
+        })
+
+    /// Who may move an offer to `target`.
+    static func authorise(_ assignment: Assignment, to target: String, volunteerState: String?, _ context: CommandContext) throws {
+        guard let identity = context.identity else { throw CommandError(.unauthenticated, "AUTH first") }
+        switch (identity.role, target) {
+        case (.admin, _): return
+        case (.state, "accepted"), (.state, "declined"):
+            if volunteerState == identity.jurisdiction?.code { return }
+        case (.state, "released"):
+            if assignment.state == identity.jurisdiction?.code || volunteerState == identity.jurisdiction?.code { return }
+        case (.hospital, "confirmed"), (.hospital, "released"), (.hospital, "declined"):
+            if assignment.facilityId == identity.facilityID { return }
+        default: break
+        }
+        throw CommandError.forbidden("\(identity.role.rawValue) token may not make offer \(assignment.id) \(target)")
+    }
+
+    static func transition(_ name: String, to target: String, summary: String) -> Command {
+        Command(
+            name: name, usage: "\(name) <offer-id>", summary: summary, access: everyone,
+            arguments: CommandArguments(minWords: 1, maxWords: 1),
+            body: .async { request, context in
+                let offerID = try id(request, "offer-id")
+                let (identity, audit) = (context.identity, context.services.audit)
+                let store = context.services.volunteers
+                let changed = try await mapped {
+                    try await context.services.pool.withTransaction { connection -> Assignment in
+                        guard let current = try StaffingStore().assignment(connection, id: offerID) else {
+                            throw StaffingStoreError.assignmentNotFound(offerID)
+                        }
+                        let volunteerState = try store.get(connection, id: current.volunteerId, scope: nil)?.registeringState
+                        try authorise(current, to: target, volunteerState: volunteerState, context)
+                        let (before, after) = try StaffingStore().transition(connection, id: offerID, to: target)
+                        try StaffingStore().updateVolunteerStatus(connection, after: after)
+                        try audit.record(
+                            connection, actor: identity, action: "assignment.\(target)", entity: "assignment", entityID: offerID,
+                            state: after.state, before: try PGJSON(encoding: before), after: try PGJSON(encoding: after))
+                        return after
+                    }
+                }
+                return CommandResult(.ok(JSONText.encode(OfferView(changed, contact: nil))))
+            })
+    }
+
+    static let accept = transition("OFFER.ACCEPT", to: "accepted", summary: "The volunteer's state accepts an offer on their behalf.")
+    static let decline = transition("OFFER.DECLINE", to: "declined", summary: "Declines an offer (the volunteer's state, or the hospital); the slot reopens.")
+    static let confirm = transition("OFFER.CONFIRM", to: "confirmed", summary: "The hospital confirms an accepted volunteer; they are deployed.")
+    static let release = transition("OFFER.RELEASE", to: "released", summary: "Ends an offer or booking (at the end, or on cancellation).")
+}
