@@ -6,6 +6,7 @@ import ServiceLifecycle
 
 /// Re-assesses volunteers whose credentials have expired, at start and then every `interval`: their credential
 /// level drops (and a verified or available volunteer goes back to registered, out of matching) until re-verified.
+/// Offers whose deadline has passed are marked expired in the same sweep.
 /// Several daemons on one database may all run it; each run is one transaction and the work is idempotent.
 public struct ExpiryWatch: Service {
     let pool: PGPool
@@ -28,7 +29,11 @@ public struct ExpiryWatch: Service {
     public func sweep() async throws -> Int {
         let date = today()
         let store = VolunteerStore()
-        return try await pool.withTransaction { connection in try store.reassessExpired(connection, today: date) }
+        return try await pool.withTransaction { connection in
+            // Offers past their deadline expire too (a matching round also does this before it starts).
+            try StaffingStore().expireOverdue(connection, state: nil)
+            return try store.reassessExpired(connection, today: date)
+        }
     }
 
     public func run() async throws {
