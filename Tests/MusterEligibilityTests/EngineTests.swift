@@ -59,7 +59,7 @@ import Testing
     }
 
     @Test func allShippedPacksLoad() {
-        #expect(shippedPacks.count == 16)
+        #expect(shippedPacks.count == 39)
         for p in shippedPacks { #expect(!p.sources.isEmpty); #expect(!p.provisions.isEmpty) }
     }
 }

@@ -51,7 +51,7 @@ import Testing
 @Suite struct ShippedPackLoadingTests {
     @Test func theShippedPacksLoad() throws {
         let packs = try shippedPacksResult.get()
-        #expect(packs.count == 16)
+        #expect(packs.count == 39)
         #expect(Set(packs.map(\.state)).isSuperset(of: ["NY", "NJ", "MA", "IL", "CT", "CO", "NV", "MI"]))
     }
 }
