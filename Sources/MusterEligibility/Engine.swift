@@ -42,9 +42,10 @@ public struct UnmetRequirement: Sendable, Hashable, CustomStringConvertible {
 public enum EligibilityEngine {
     /// Evaluate `facts` for practice in `state` on `date` against `packs`. Pure and deterministic.
     /// With `explain: false` failing provisions are skipped without building reason strings (fast screening path);
-    /// `reasons` is then empty.
+    /// `reasons` is then empty, and `unmet` too unless `requirements` is true (the blockers report's path: unmet
+    /// requirements without the reason text).
     public static func evaluate(_ facts: EligibilityFacts, state: String, date: CalendarDate, packs: [RulePack],
-                                explain: Bool = true) -> Decision {
+                                explain: Bool = true, requirements: Bool = false) -> Decision {
         var grants: [Grant] = []
         var reasons: [String] = []
         // Global blocks (orders.md §0.5): revoked/suspended licence anywhere, restricted/suspended/revoked home-country licence,
@@ -82,12 +83,18 @@ public enum EligibilityEngine {
             for p in pack.provisions {
                 if !explain {
                     let from = p.effectiveFrom ?? pack.effectiveFrom, to = p.effectiveTo ?? pack.effectiveTo
-                    var ok = packWindow == nil && date >= from && (to.map { date <= $0 } ?? true)
+                    let covered = packWindow == nil && date >= from && (to.map { date <= $0 } ?? true)
                         && (p.categories?.contains(facts.category) ?? true) && (p.professions?.contains(facts.profession) ?? true)
-                        && (p.allowAdverse || blocks.isEmpty)
+                    var ok = covered && (p.allowAdverse || blocks.isEmpty)
                     if ok, let cr = p.criteria { ok = cr.holds(&ctx) }
-                    if ok { grants.append(Grant(instrument: pack.id, provision: p.id, settings: p.settings, conditions: p.conditions,
-                                                grade: p.grade, uncertain: p.uncertain)) }
+                    if ok {
+                        grants.append(Grant(instrument: pack.id, provision: p.id, settings: p.settings, conditions: p.conditions,
+                                            grade: p.grade, uncertain: p.uncertain))
+                    } else if covered && requirements {
+                        var unmetHere = p.allowAdverse ? [] : blockRequirements
+                        if let cr = p.criteria { unmetHere.append(contentsOf: cr.unmet(&ctx)) }
+                        for r in unmetHere { unmet.append(UnmetRequirement(instrument: pack.id, provision: p.id, requirement: r)) }
+                    }
                     continue
                 }
                 let tag = "(\(pack.id) \(p.id))"

@@ -120,7 +120,8 @@ enum EligibilityCommands {
             try await RegistryScan.forEach(state: state, context) { record in
                 guard record.status != .withdrawn else { return }
                 let facts = EligibilityFacts(profile: record.profile, credentialLevel: record.credentialLevel)
-                let decision = EligibilityEngine.evaluate(facts, state: state, date: date, packs: packs, explain: true)
+                let decision = EligibilityEngine.evaluate(
+                    facts, state: state, date: date, packs: packs, explain: false, requirements: true)
                 report.add(decision, facts: facts)
             }
             let rows = report.rows()

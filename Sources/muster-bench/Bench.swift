@@ -42,7 +42,7 @@ extension MusterBench {
             let facts = (0..<volunteers).map { _ in Self.volunteer(&random, states: states) }
             print("packs: \(packs.count), states: \(states.count), volunteers: \(volunteers), date: \(day)")
 
-            for explain in [false, true] {
+            for (explain, requirements) in [(false, false), (false, true), (true, false)] {
                 // One state at a time, packs chosen once per state (as the blockers report and matching do).
                 var eligible = 0
                 var evaluations = 0
@@ -50,15 +50,16 @@ extension MusterBench {
                 for state in states {
                     let inForce = catalog.packs(for: state, on: day)
                     for f in facts {
-                        if EligibilityEngine.evaluate(f, state: state, date: day, packs: inForce, explain: explain).eligible { eligible += 1 }
+                        if EligibilityEngine.evaluate(f, state: state, date: day, packs: inForce, explain: explain, requirements: requirements).eligible { eligible += 1 }
                         evaluations += 1
                     }
                 }
                 let seconds = Self.seconds(ContinuousClock.now - started)
                 print(
                     String(
-                        format: "every volunteer × every state, explain=%@: %d evaluations in %.2f s = %.0f/s (%d eligible)",
-                        explain ? "true " : "false", evaluations, seconds, Double(evaluations) / seconds, eligible))
+                        format: "every volunteer × every state, %@: %d evaluations in %.2f s = %.0f/s (%d eligible)",
+                        explain ? "with reason text        " : requirements ? "unmet requirements only" : "decision only          ",
+                        evaluations, seconds, Double(evaluations) / seconds, eligible))
             }
         }
 

@@ -77,6 +77,10 @@ import Testing
                     let a = EligibilityEngine.evaluate(f, state: s, date: d(date), packs: shippedPacks)
                     let b = EligibilityEngine.evaluate(f, state: s, date: d(date), packs: shippedPacks, explain: false)
                     #expect(a.grants == b.grants && a.primary == b.primary && a.conditions == b.conditions && b.reasons.isEmpty)
+                    #expect(b.unmet.isEmpty)
+                    // The blockers report's path gives the same unmet requirements as the full explanation.
+                    let c = EligibilityEngine.evaluate(f, state: s, date: d(date), packs: shippedPacks, explain: false, requirements: true)
+                    #expect(c.grants == a.grants && c.unmet == a.unmet && c.reasons.isEmpty)
                 }
             }
         }
