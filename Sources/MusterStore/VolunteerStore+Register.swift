@@ -31,6 +31,9 @@ extension VolunteerStore {
         guard !profiles.isEmpty else { return [] }
         let keys = profiles.map { DedupKeys($0, state: state.code) }
         let allKeys = Set(keys.flatMap(\.lockKeys)).sorted()
+        // Plan each statement for this batch's arrays. A generic plan cached while the tables were small (say,
+        // early in a bulk import) keeps scanning them sequentially as they grow: 54 s for 100k rows, against 25 s.
+        try connection.query("SET LOCAL plan_cache_mode = force_custom_plan")
         try connection.query(
             """
             SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) AS locked
@@ -252,11 +255,11 @@ struct PeopleIndex {
         if !licenses.isEmpty {
             for row in try connection.query(
                 """
-                SELECT v.id, v.registering_state, l.jurisdiction, upper(l.number) AS number
-                FROM volunteer_licenses l JOIN volunteers v ON v.id = l.volunteer_id
-                WHERE (l.jurisdiction, upper(l.number)) IN (
-                    SELECT j::char(2), n FROM unnest(\(licenses.map(\.jurisdiction))::text[], \(licenses.map(\.number))::text[]) AS u(j, n))
-                  AND v.id <> \(excluding) AND v.linked_to IS NULL
+                SELECT DISTINCT v.id, v.registering_state, l.jurisdiction, upper(l.number) AS number
+                FROM unnest(\(licenses.map(\.jurisdiction))::text[], \(licenses.map(\.number))::text[]) AS u(j, n)
+                JOIN volunteer_licenses l ON l.jurisdiction = u.j::char(2) AND upper(l.number) = u.n
+                JOIN volunteers v ON v.id = l.volunteer_id
+                WHERE v.id <> \(excluding) AND v.linked_to IS NULL
                 ORDER BY v.id
                 """)
             {
@@ -267,13 +270,12 @@ struct PeopleIndex {
         if !people.isEmpty {
             for row in try connection.query(
                 """
-                SELECT id, registering_state, lower(last_name) AS last, lower(first_name) AS first, date_of_birth
-                FROM volunteers
-                WHERE (lower(last_name), lower(first_name), date_of_birth) IN (
-                    SELECT l, f, d FROM unnest(\(people.map(\.last))::text[], \(people.map(\.first))::text[],
-                                               \(people.map(\.dateOfBirth))::date[]) AS u(l, f, d))
-                  AND id <> \(excluding) AND linked_to IS NULL
-                ORDER BY id
+                SELECT DISTINCT v.id, v.registering_state, lower(v.last_name) AS last, lower(v.first_name) AS first, v.date_of_birth
+                FROM unnest(\(people.map(\.last))::text[], \(people.map(\.first))::text[], \(people.map(\.dateOfBirth))::date[])
+                     AS u(l, f, d)
+                JOIN volunteers v ON lower(v.last_name) = u.l AND lower(v.first_name) = u.f AND v.date_of_birth = u.d
+                WHERE v.id <> \(excluding) AND v.linked_to IS NULL
+                ORDER BY v.id
                 """)
             {
                 let dateOfBirth: CalendarDate = try row.decode("date_of_birth")
