@@ -150,20 +150,13 @@ public enum EligibilityEngine {
 
     /// Loads every `*.yaml` in a directory (sorted). Throws every rejected file's errors together; valid files are not returned partially.
     public static func loadPacks(directory: String) throws -> [RulePack] {
-        let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".yaml") }.sorted()
-        var packs: [RulePack] = []
-        var errors: [PackLoadError] = []
-        for n in names {
-            let path = directory + "/" + n
-            let text = try String(contentsOfFile: path, encoding: .utf8)
-            do { packs.append(try RulePack.load(yaml: text, file: n)) } catch { errors.append(error) }
-        }
-        if !errors.isEmpty { throw PackDirectoryError(errors: errors) }
-        return packs
+        let (files, failures) = RulePackFile.compile(try RulePackFile.paths(inDirectory: directory))
+        if !failures.isEmpty { throw PackDirectoryError(errors: failures) }
+        return files.map(\.pack)
     }
 }
 
 public struct PackDirectoryError: Error, CustomStringConvertible {
-    public let errors: [PackLoadError]
+    public let errors: [RulePackFile.Failure]
     public var description: String { errors.map(\.description).joined(separator: "\n") }
 }

@@ -315,6 +315,13 @@ extension RulePack {
 }
 
 extension RulePack {
+    /// Whether `date` lies in the instrument's own window: not before it was signed, and from `effectiveFrom` to
+    /// `effectiveTo` (after any rescission). Provisions may narrow it further.
+    public func isInForce(on date: CalendarDate) -> Bool {
+        if let signed, date < signed { return false }
+        return effectiveFrom <= date && (effectiveTo.map { date <= $0 } ?? true)
+    }
+
     /// This pack as stored: numbered `version` by the database, and ended by a rescission from `rescindedOn`
     /// (the pack and every provision window then close the day before, unless they already closed earlier).
     public func stored(version: Int, rescindedOn: CalendarDate?) -> RulePack {

@@ -57,18 +57,7 @@ extension VolunteerProfile {
             guard let jurisdiction, let date, let action, let code = Jurisdiction(jurisdiction) else { return nil }
             return DisciplinaryAction(jurisdiction: code.code, date: date, action: action, resolved: resolved)
         } ?? []
-        let skills = r.array("skills", maxCount: Skill.allCases.count) { value, path, errors -> Skill? in
-            guard case .string(let text) = value else {
-                errors.append(FieldError(path, "expected a string, got \(value.typeName)"))
-                return nil
-            }
-            guard let skill = Skill(rawValue: text) else {
-                errors.append(FieldError(path, "unknown skill \"\(text.prefix(40))\" (see PROTOCOL.md for the vocabulary)"))
-                return nil
-            }
-            return skill
-        } ?? []
-        if Set(skills).count != skills.count { r.fail("skills", "duplicate entries") }
+        let skills = r.skills("skills")
         let languages = r.array("languages", maxCount: 20) { value, path, errors -> String? in
             guard case .string(let text) = value, text.count == 2, text.allSatisfy({ $0.isASCII && $0.isLowercase }) else {
                 errors.append(FieldError(path, "expected a two-letter ISO 639-1 code such as \"en\""))
@@ -187,5 +176,24 @@ extension VolunteerProfile {
             medicalSchool: school, country: country, graduationDate: graduation, ecfmgCertified: certified,
             ecfmgNumber: number, ecfmgDate: certifiedOn, usmleStepsPassed: steps, usGmeMonths: months,
             homeCountryLicense: home, yearsOfPractice: years)
+    }
+}
+
+extension ObjectReader {
+    /// An optional array of skills from the controlled vocabulary, each named in its error, without repeats.
+    public mutating func skills(_ key: String) -> [Skill] {
+        let skills = array(key, maxCount: Skill.allCases.count) { value, path, errors -> Skill? in
+            guard case .string(let text) = value else {
+                errors.append(FieldError(path, "expected a string, got \(value.typeName)"))
+                return nil
+            }
+            guard let skill = Skill(rawValue: text) else {
+                errors.append(FieldError(path, "unknown skill \"\(text.prefix(40))\" (see PROTOCOL.md for the vocabulary)"))
+                return nil
+            }
+            return skill
+        } ?? []
+        if Set(skills).count != skills.count { fail(key, "duplicate entries") }
+        return skills
     }
 }

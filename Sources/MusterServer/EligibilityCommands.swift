@@ -117,7 +117,9 @@ enum EligibilityCommands {
             let catalog = try await context.services.orders.catalog(context.services.pool)
             let packs = catalog.packs(for: state, on: date)
             var report = BlockersReport(state: state, date: date)
-            try await RegistryScan.forEach(state: state, context) { record in
+            var registered = VolunteerFilter()
+            registered.state = state
+            try await RegistryScan.forEach(registered, context) { record in
                 guard record.status != .withdrawn else { return }
                 let facts = EligibilityFacts(profile: record.profile, credentialLevel: record.credentialLevel)
                 let decision = EligibilityEngine.evaluate(
@@ -136,12 +138,10 @@ enum EligibilityCommands {
 enum RegistryScan {
     static let batchSize = 2000
 
-    /// Calls `body` for every volunteer registered by `state` (every state when nil), withdrawn ones included.
+    /// Calls `body` for every volunteer `filter` selects, withdrawn ones included.
     static func forEach(
-        state: String?, _ context: CommandContext, _ body: (VolunteerRecord) throws -> Void
+        _ filter: VolunteerFilter, _ context: CommandContext, _ body: (VolunteerRecord) throws -> Void
     ) async throws {
-        var filter = VolunteerFilter()
-        filter.state = state
         let store = context.services.volunteers
         var after: Int64 = 0
         while true {
@@ -168,9 +168,10 @@ struct GrantView: Encodable {
     let grade: String
     let uncertain: Bool
 
-    init(_ grant: Grant, versions: [String: Int]) {
+    /// `packs`: the versions the decision was made on (a grant on ordinary licensure has none: version 0).
+    init(_ grant: Grant, in packs: [RulePack]) {
         instrument = grant.instrument
-        version = versions[grant.instrument] ?? 0
+        version = packs.first { $0.id == grant.instrument }?.version ?? 0
         provision = grant.provision
         settings = grant.settings.map(\.rawValue)
         conditions = grant.conditions
@@ -203,12 +204,11 @@ struct DecisionView: Encodable {
     init(catalog: PackCatalog, facts: EligibilityFacts, state: String, date: CalendarDate, explain: Bool) {
         let packs = catalog.packs(for: state, on: date)
         let decision = EligibilityEngine.evaluate(facts, state: state, date: date, packs: packs, explain: explain)
-        let versions = Dictionary(packs.map { ($0.id, $0.version) }, uniquingKeysWith: max)
         self.state = state
         self.date = date
         eligible = decision.eligible
-        primary = decision.primary.map { GrantView($0, versions: versions) }
-        grants = decision.grants.map { GrantView($0, versions: versions) }
+        primary = decision.primary.map { GrantView($0, in: packs) }
+        grants = decision.grants.map { GrantView($0, in: packs) }
         conditions = decision.conditions
         uncertain = decision.uncertain
         var reasons = decision.reasons
@@ -236,9 +236,8 @@ struct EligibleState: Encodable {
             let packs = catalog.packs(for: state, on: date)
             let decision = EligibilityEngine.evaluate(facts, state: state, date: date, packs: packs, explain: false)
             guard let primary = decision.primary else { return nil }
-            let versions = Dictionary(packs.map { ($0.id, $0.version) }, uniquingKeysWith: max)
             return EligibleState(
-                state: state, primary: GrantView(primary, versions: versions), conditions: decision.conditions,
+                state: state, primary: GrantView(primary, in: packs), conditions: decision.conditions,
                 uncertain: decision.uncertain)
         }
     }

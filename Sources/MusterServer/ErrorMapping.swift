@@ -11,6 +11,10 @@ enum ErrorMapping {
         switch error {
         case let error as CommandError:
             return .error(error.code, error.message)
+        case let error as any ClientFacingError:
+            return .error(error.commandError.code, error.commandError.message)
+        case let error as PGError where error.kind == .exclusionViolation && error.constraint == "assignments_no_double_booking":
+            return .error(.conflict, "the volunteer is already booked for overlapping dates")
         case let error as PGError where error.isUnavailable:
             logger.warning("database unavailable", metadata: ["command": "\(verb)", "error": "\(error.debugDescription)"])
             return .error(.unavailable, "the database is unavailable; nothing was changed unless a later check shows it, try again")

@@ -104,16 +104,14 @@ enum MatchRound {
             let expired = options.dryRun ? 0 : try staffing.expireOverdue(connection, state: state)
             let open = try staffing.requests(connection, state: state, facilityID: nil, openOnly: true)
                 .filter { $0.filled < $0.count && $0.end >= today }
-            var facilities: [Int64: Facility] = [:]
-            for request in open where facilities[request.facilityId] == nil {
-                facilities[request.facilityId] = try staffing.facility(connection, id: request.facilityId)
-            }
+            let facilities = Dictionary(
+                uniqueKeysWithValues: try staffing.facilities(connection, state: state).map { ($0.id, $0) })
             // The round's dates: a volunteer booked over any of them sits this round out, and eligibility must hold
             // on every request start and end date.
-            let spanStart = open.map(\.start).min()
-            let spanEnd = open.map(\.end).max()
             let dates = Set(open.flatMap { [$0.start, $0.end] }).sorted()
-            let booked = try staffing.activePeriods(connection)
+            let booked = try dates.first.map { first in
+                try staffing.bookedVolunteers(connection, from: first, to: open.map(\.end).max()!)
+            } ?? []
             // Whoever declined or let expire an offer on one of these requests is not offered them again this round.
             let declined = try staffing.declined(connection, requests: open.map(\.id))
             let packsByDate = dates.map { catalog.packs(for: state, on: $0) }
@@ -130,25 +128,22 @@ enum MatchRound {
                 for record in batch {
                     considered += 1
                     guard let level = record.credentialLevel, let location = record.profile.location,
-                        !declined.contains(record.id)
+                        !declined.contains(record.id), !booked.contains(record.id)
                     else { continue }
-                    if let start = spanStart, let end = spanEnd,
-                        booked[record.id]?.contains(where: { $0.0 <= end && start <= $0.1 }) == true
-                    {
-                        continue
-                    }
                     let facts = EligibilityFacts(profile: record.profile, credentialLevel: level)
                     var tokens = Set<String>()
                     var primary: Grant?
                     var eligible = true
                     for (index, date) in dates.enumerated() {
                         let decision = EligibilityEngine.evaluate(facts, state: state, date: date, packs: packsByDate[index], explain: false)
-                        guard let best = decision.grants.min(by: { requirements(of: $0).count < requirements(of: $1).count }) else {
+                        // The least demanding grant on this date: its site requirements are the volunteer's.
+                        guard let best = decision.grants.map({ ($0, requirements(of: $0)) }).min(by: { $0.1.count < $1.1.count })
+                        else {
                             eligible = false
                             break
                         }
-                        tokens.formUnion(requirements(of: best))
-                        if primary == nil { primary = best }
+                        tokens.formUnion(best.1)
+                        if primary == nil { primary = best.0 }
                     }
                     guard eligible, let primary else { continue }
                     if record.profile.telehealthOnly { tokens.insert("setting_telehealth") }

@@ -25,21 +25,6 @@ enum OrderCommands {
         }
     }
 
-    static func mapped<T>(_ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let error as OrderStoreError {
-            switch error {
-            case .notFound(let id): throw CommandError.notFound("no instrument \(id)")
-            case .versionNotFound(let id, let version): throw CommandError.notFound("instrument \(id) has no version \(version)")
-            case .rescindBeforeEffective(let id, let from):
-                throw CommandError.badRequest("date: \(id) took effect on \(from); a rescission must be after that")
-            case .alreadyEnded(let id, let lastDay):
-                throw CommandError.conflict("\(id) was last in force on \(lastDay); it cannot be rescinded later than that")
-            }
-        }
-    }
-
     static let load = Command(
         name: "ORDERS.LOAD", usage: "ORDERS.LOAD {\"file\": name, \"yaml\": text}",
         summary: "Stores a rule pack as its instrument's next version (no change if this exact text is stored).",
@@ -89,20 +74,18 @@ enum OrderCommands {
             try authorise(state: latest.state, appliesTo: latest.appliesTo, context)
             let identity = context.identity
             let audit = context.services.audit
-            let outcome = try await mapped {
-                try await context.services.pool.withTransaction { connection in
-                    let outcome = try OrderStore().rescind(connection, id: id, on: date, by: identity)
-                    struct Rescinded: Encodable {
-                        let id: String
-                        let version: Int
-                        let rescindedOn: CalendarDate
-                    }
-                    try audit.record(
-                        connection, actor: identity, action: "orders.rescind", entity: "order_pack", entityID: nil,
-                        state: latest.state == "MULTI" ? nil : latest.state, before: nil,
-                        after: try PGJSON(encoding: Rescinded(id: id, version: outcome.version, rescindedOn: date)))
-                    return outcome
+            let outcome = try await context.services.pool.withTransaction { connection in
+                let outcome = try OrderStore().rescind(connection, id: id, on: date, by: identity)
+                struct Rescinded: Encodable {
+                    let id: String
+                    let version: Int
+                    let rescindedOn: CalendarDate
                 }
+                try audit.record(
+                    connection, actor: identity, action: "orders.rescind", entity: "order_pack", entityID: nil,
+                    state: latest.state == "MULTI" ? nil : latest.state, before: nil,
+                    after: try PGJSON(encoding: Rescinded(id: id, version: outcome.version, rescindedOn: date)))
+                return outcome
             }
             try await context.services.orders.reload(context.services.pool)
             return CommandResult(.ok(JSONText.encode(outcome)))
@@ -139,10 +122,8 @@ enum OrderCommands {
                 version = number
             }
             let asked = version
-            let (record, yaml, versions) = try await mapped {
-                try await context.services.pool.withConnection { connection in
-                    try OrderStore().show(connection, id: id, version: asked)
-                }
+            let (record, yaml, versions) = try await context.services.pool.withConnection { connection in
+                try OrderStore().show(connection, id: id, version: asked)
             }
             let pack: RulePack
             do {
@@ -156,9 +137,7 @@ enum OrderCommands {
     /// Whether the version of `id` in force on `date` (in any state it applies to) has that day in its window.
     static func inForce(_ id: String, _ catalog: PackCatalog, _ date: CalendarDate) -> Bool {
         guard let any = catalog.versions(of: id).last, let state = any.appliesTo.sorted().first else { return false }
-        guard let pack = catalog.packs(for: state, on: date).first(where: { $0.id == id }) else { return false }
-        if let signed = pack.signed, date < signed { return false }
-        return pack.effectiveFrom <= date && (pack.effectiveTo.map { date <= $0 } ?? true)
+        return catalog.packs(for: state, on: date).first { $0.id == id }?.isInForce(on: date) ?? false
     }
 }
 

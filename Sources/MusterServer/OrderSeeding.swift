@@ -17,38 +17,26 @@ public enum OrderSeeding {
     /// transaction. Returns how many versions were added.
     @discardableResult
     public static func load(directory: String, pool: PGPool, logger: Logger) async throws -> Int {
-        let names: [String]
+        let paths: [String]
         do {
-            names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".yaml") }.sorted()
+            paths = try RulePackFile.paths(inDirectory: directory)
         } catch {
             throw Failure(description: "--load-orders: cannot read directory \(directory): \(error.localizedDescription)")
         }
-        var compiled: [(RulePack, String)] = []
-        var problems: [String] = []
-        for name in names {
-            let path = (directory as NSString).appendingPathComponent(name)
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                problems.append("\(path): cannot be read as UTF-8 text")
-                continue
-            }
-            do throws(PackLoadError) {
-                compiled.append((try RulePack.load(yaml: text, file: name), text))
-            } catch {
-                problems.append(error.description)
-            }
+        let (packs, failures) = RulePackFile.compile(paths)
+        if !failures.isEmpty {
+            throw Failure(
+                description: "--load-orders: nothing stored; invalid packs in \(directory):\n"
+                    + failures.map(\.description).joined(separator: "\n"))
         }
-        if !problems.isEmpty {
-            throw Failure(description: "--load-orders: nothing stored; invalid packs in \(directory):\n" + problems.joined(separator: "\n"))
-        }
-        let packs = compiled
         let added = try await pool.withTransaction { connection in
             var added = 0
-            for (pack, text) in packs where try OrderStore().load(connection, pack: pack, yaml: text, by: nil).created {
+            for file in packs where try OrderStore().load(connection, pack: file.pack, yaml: file.text, by: nil).created {
                 added += 1
             }
             return added
         }
-        logger.info("rule packs loaded at start", metadata: ["directory": "\(directory)", "files": "\(names.count)", "added": "\(added)"])
+        logger.info("rule packs loaded at start", metadata: ["directory": "\(directory)", "files": "\(paths.count)", "added": "\(added)"])
         return added
     }
 }

@@ -56,8 +56,11 @@ enum ReportCommands {
         let catalog = try await context.services.orders.catalog(context.services.pool)
         var packsByState: [String: [RulePack]] = [:]
         var counts: [FunnelKey: Int] = [:]
-        try await RegistryScan.forEach(state: state, context) { record in
-            guard record.credentialLevel != nil else { return }
+        // Only records with a credential level (every level is at most 4): the others cannot count.
+        var verified = VolunteerFilter()
+        verified.state = state
+        verified.maxCredentialLevel = 4
+        try await RegistryScan.forEach(verified, context) { record in
             let key = FunnelKey(category: record.profile.category.rawValue, profession: record.profile.profession.rawValue)
             switch record.status {
             case .registered, .withdrawn:

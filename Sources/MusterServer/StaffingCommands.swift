@@ -25,23 +25,6 @@ enum StaffingCommands {
         return id
     }
 
-    static func mapped<T>(_ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let error as StaffingStoreError {
-            switch error {
-            case .facilityNotFound(let id): throw CommandError.notFound("no facility \(id)")
-            case .requestNotFound(let id): throw CommandError.notFound("no staffing request \(id)")
-            case .assignmentNotFound(let id): throw CommandError.notFound("no offer \(id)")
-            case .invalidTransition(let id, let from, let to):
-                throw CommandError.conflict("offer \(id) is \(from); it cannot become \(to)")
-            case .requestCancelled(let id): throw CommandError.conflict("staffing request \(id) is cancelled")
-            }
-        } catch let error as PGError where error.kind == .exclusionViolation {
-            throw CommandError.conflict("the volunteer is already booked for overlapping dates")
-        }
-    }
-
     /// May the caller see or change this request?
     static func mayAccess(_ request: StaffingRequest, _ context: CommandContext) -> Bool {
         guard let identity = context.identity else { return false }
@@ -148,13 +131,7 @@ enum StaffingCommands {
                     facilityID = Int64(given)
                 }
                 new.profession = reader.token("profession", Profession.self, required: true)?.rawValue ?? ""
-                new.skills = reader.array("skills", maxCount: 20) { value, path, errors -> String? in
-                    guard case .string(let text) = value, let skill = Skill(rawValue: text) else {
-                        errors.append(FieldError(path, "unknown skill"))
-                        return nil
-                    }
-                    return skill.rawValue
-                } ?? []
+                new.skills = reader.skills("skills").map(\.rawValue)
                 new.maxCredentialLevel = reader.integer("maxCredentialLevel", required: true, range: 1...4) ?? 4
                 new.count = reader.integer("count", required: true, range: 1...10_000) ?? 1
                 let start = reader.date("start", required: true)
@@ -169,20 +146,18 @@ enum StaffingCommands {
             new.facilityID = facilityID
             let (identity, audit, submission) = (context.identity, context.services.audit, new)
             let scope = VolunteerCommands.scope(context)
-            let created = try await mapped {
-                try await context.services.pool.withTransaction { connection -> StaffingRequest in
-                    guard let facility = try StaffingStore().facility(connection, id: facilityID) else {
-                        throw StaffingStoreError.facilityNotFound(facilityID)
-                    }
-                    if let scope, identity?.role == .state, facility.state != scope {
-                        throw CommandError.forbidden("facility \(facilityID) is not in \(scope)")
-                    }
-                    let created = try StaffingStore().submit(connection, submission, by: identity)
-                    try audit.record(
-                        connection, actor: identity, action: "request.submit", entity: "staffing_request", entityID: created.id,
-                        state: created.state, before: nil, after: try PGJSON(encoding: created))
-                    return created
+            let created = try await context.services.pool.withTransaction { connection -> StaffingRequest in
+                guard let facility = try StaffingStore().facility(connection, id: facilityID) else {
+                    throw StaffingStoreError.facilityNotFound(facilityID)
                 }
+                if let scope, identity?.role == .state, facility.state != scope {
+                    throw CommandError.forbidden("facility \(facilityID) is not in \(scope)")
+                }
+                let created = try StaffingStore().submit(connection, submission, at: facility, by: identity)
+                try audit.record(
+                    connection, actor: identity, action: "request.submit", entity: "staffing_request", entityID: created.id,
+                    state: created.state, before: nil, after: try PGJSON(encoding: created))
+                return created
             }
             return CommandResult(.ok(JSONText.encode(created)))
         })
@@ -223,15 +198,13 @@ enum StaffingCommands {
             let requestID = try id(request)
             let found = try await readRequest(requestID, context)
             let (identity, audit) = (context.identity, context.services.audit)
-            let released = try await mapped {
-                try await context.services.pool.withTransaction { connection in
-                    let released = try StaffingStore().cancel(connection, id: requestID)
-                    try StaffingStore().restoreAvailability(connection, volunteers: released.map(\.volunteerId))
-                    try audit.record(
-                        connection, actor: identity, action: "request.cancel", entity: "staffing_request", entityID: requestID,
-                        state: found.state, before: nil, after: try PGJSON(encoding: ["released": released.map(\.id)]))
-                    return released
-                }
+            let released = try await context.services.pool.withTransaction { connection in
+                let released = try StaffingStore().cancel(connection, id: requestID)
+                try StaffingStore().restoreAvailability(connection, volunteers: released.map(\.volunteerId))
+                try audit.record(
+                    connection, actor: identity, action: "request.cancel", entity: "staffing_request", entityID: requestID,
+                    state: found.state, before: nil, after: try PGJSON(encoding: ["released": released.map(\.id)]))
+                return released
             }
             return CommandResult(.ok(JSONText.encode(["id": requestID, "released": Int64(released.count)])))
         })
@@ -270,17 +243,9 @@ enum StaffingCommands {
         let conditions: [String]
         let distanceKm: Int
         let deadline: Date
-        var volunteer: Contact?
+        var volunteer: VolunteerContact?
 
-        struct Contact: Encodable {
-            let firstName: String
-            let lastName: String
-            let email: String?
-            let phone: String?
-            let registeringState: String
-        }
-
-        init(_ assignment: Assignment, contact: Contact?) {
+        init(_ assignment: Assignment, contact: VolunteerContact?) {
             id = assignment.id
             requestId = assignment.requestId
             facilityId = assignment.facilityId
@@ -312,25 +277,13 @@ enum StaffingCommands {
             }
             let identity = context.identity!
             let (r, v, a) = (requestID, volunteerID, activeOnly)
-            let store = context.services.volunteers
-            let views = try await context.services.pool.withConnection { connection -> [OfferView] in
-                let all = try StaffingStore().assignments(
-                    connection, requestID: r, volunteerID: v, state: nil,
-                    facilityID: identity.role == .hospital ? identity.facilityID ?? -1 : nil, activeOnly: a)
-                var views: [OfferView] = []
-                for assignment in all {
-                    let record = try store.get(connection, id: assignment.volunteerId, scope: nil)
-                    let ownVolunteer = identity.role == .state && record?.registeringState == identity.jurisdiction?.code
-                    let ownRequest = identity.role == .state && assignment.state == identity.jurisdiction?.code
-                    guard identity.role != .state || ownVolunteer || ownRequest else { continue }
-                    let contact = record.map {
-                        OfferView.Contact(
-                            firstName: $0.profile.firstName, lastName: $0.profile.lastName, email: $0.profile.email,
-                            phone: $0.profile.phone, registeringState: $0.registeringState)
-                    }
-                    views.append(OfferView(assignment, contact: contact))
-                }
-                return views
+            // A state sees offers on its requests and to its volunteers; a hospital those on its own requests.
+            let state = identity.role == .state ? identity.jurisdiction?.code ?? "" : nil
+            let facility = identity.role == .hospital ? identity.facilityID ?? -1 : nil
+            let views = try await context.services.pool.withConnection { connection in
+                try StaffingStore().assignments(
+                    connection, requestID: r, volunteerID: v, state: state, facilityID: facility, activeOnly: a
+                ).map { OfferView($0.assignment, contact: $0.contact) }
             }
             return CommandResult(.rows(views.map { JSONText.encode($0) }, summary: JSONText.encode(["count": views.count])))
         })
@@ -359,20 +312,18 @@ enum StaffingCommands {
                 let offerID = try id(request, "offer-id")
                 let (identity, audit) = (context.identity, context.services.audit)
                 let store = context.services.volunteers
-                let changed = try await mapped {
-                    try await context.services.pool.withTransaction { connection -> Assignment in
-                        guard let current = try StaffingStore().assignment(connection, id: offerID) else {
-                            throw StaffingStoreError.assignmentNotFound(offerID)
-                        }
-                        let volunteerState = try store.get(connection, id: current.volunteerId, scope: nil)?.registeringState
-                        try authorise(current, to: target, volunteerState: volunteerState, context)
-                        let (before, after) = try StaffingStore().transition(connection, id: offerID, to: target)
-                        try StaffingStore().updateVolunteerStatus(connection, after: after)
-                        try audit.record(
-                            connection, actor: identity, action: "assignment.\(target)", entity: "assignment", entityID: offerID,
-                            state: after.state, before: try PGJSON(encoding: before), after: try PGJSON(encoding: after))
-                        return after
+                let changed = try await context.services.pool.withTransaction { connection -> Assignment in
+                    guard let before = try StaffingStore().assignment(connection, id: offerID, forUpdate: true) else {
+                        throw StaffingStoreError.assignmentNotFound(offerID)
                     }
+                    let volunteerState = try store.get(connection, id: before.volunteerId, scope: nil)?.registeringState
+                    try authorise(before, to: target, volunteerState: volunteerState, context)
+                    let after = try StaffingStore().transition(connection, before, to: target)
+                    try StaffingStore().updateVolunteerStatus(connection, after: after)
+                    try audit.record(
+                        connection, actor: identity, action: "assignment.\(target)", entity: "assignment", entityID: offerID,
+                        state: after.state, before: try PGJSON(encoding: before), after: try PGJSON(encoding: after))
+                    return after
                 }
                 return CommandResult(.ok(JSONText.encode(OfferView(changed, contact: nil))))
             })

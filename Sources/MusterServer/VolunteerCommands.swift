@@ -292,7 +292,7 @@ enum VolunteerCommands {
                 let assessment = CredentialAssessment.assess(
                     profile: record.profile, verifications: try store.verifications(connection, id: id), on: today)
                 let offers = try StaffingStore().assignments(
-                    connection, requestID: nil, volunteerID: id, state: nil, facilityID: nil, activeOnly: true)
+                    connection, requestID: nil, volunteerID: id, state: nil, facilityID: nil, activeOnly: true).map(\.assignment)
                 return (record, assessment, offers)
             }
             guard let (record, assessment, offers) = found else {

@@ -39,7 +39,7 @@ public struct Assignment: Sendable, Equatable, Codable {
     public let volunteerId: Int64
     public let start: CalendarDate
     public let end: CalendarDate
-    public let status: String
+    public internal(set) var status: String
     public let basis: String
     public let conditions: [String]
     public let distanceKm: Int
@@ -47,6 +47,15 @@ public struct Assignment: Sendable, Equatable, Codable {
     public let deadline: Date
     public let facilityId: Int64
     public let state: String
+}
+
+/// Who an assignment is for, as the parties entitled to it see them.
+public struct VolunteerContact: Sendable, Equatable, Codable {
+    public let firstName: String
+    public let lastName: String
+    public let email: String?
+    public let phone: String?
+    public let registeringState: String
 }
 
 /// A new request, validated by the caller.
@@ -130,10 +139,10 @@ public struct StaffingStore: Sendable {
 
     // MARK: Requests
 
-    public func submit(_ connection: PGConnection, _ request: NewStaffingRequest, by actor: Identity?) throws -> StaffingRequest {
-        guard let facility = try facility(connection, id: request.facilityID) else {
-            throw StaffingStoreError.facilityNotFound(request.facilityID)
-        }
+    /// Stores a request for `facility` (which the caller has read, and checked the caller may use).
+    public func submit(
+        _ connection: PGConnection, _ request: NewStaffingRequest, at facility: Facility, by actor: Identity?
+    ) throws -> StaffingRequest {
         let id: Int64 = try connection.query(
             """
             INSERT INTO staffing_requests (facility_id, state, profession, skills, max_credential_level, count, starts, ends,
@@ -225,37 +234,45 @@ public struct StaffingStore: Sendable {
         ).first.map(Self.assignment)
     }
 
-    /// Assignments filtered by request, volunteer, state or facility; newest first.
+    /// Assignments filtered by request, volunteer, facility and `state` (a request in that state, or a volunteer
+    /// registered there), each with the volunteer's name and contact details; newest first, at most 10,000.
     public func assignments(
         _ connection: PGConnection, requestID: Int64?, volunteerID: Int64?, state: String?, facilityID: Int64?, activeOnly: Bool
-    ) throws -> [Assignment] {
+    ) throws -> [(assignment: Assignment, contact: VolunteerContact)] {
         try connection.query(
             """
-            SELECT \(unescaped: Self.assignmentColumns) FROM assignments a JOIN staffing_requests r ON r.id = a.request_id
+            SELECT \(unescaped: Self.assignmentColumns), v.first_name, v.last_name, v.email, v.phone, v.registering_state
+            FROM assignments a JOIN staffing_requests r ON r.id = a.request_id JOIN volunteers v ON v.id = a.volunteer_id
             WHERE (\(requestID)::bigint IS NULL OR a.request_id = \(requestID))
               AND (\(volunteerID)::bigint IS NULL OR a.volunteer_id = \(volunteerID))
-              AND (\(state)::text IS NULL OR r.state = \(state))
+              AND (\(state)::text IS NULL OR r.state = \(state) OR v.registering_state = \(state))
               AND (\(facilityID)::bigint IS NULL OR r.facility_id = \(facilityID))
               AND (NOT \(activeOnly) OR a.status IN ('offered', 'accepted', 'confirmed'))
             ORDER BY a.id DESC
             LIMIT 10000
             """
-        ).map(Self.assignment)
+        ).map { row in
+            let contact = VolunteerContact(
+                firstName: try row.decode("first_name"), lastName: try row.decode("last_name"), email: try row.decode("email"),
+                phone: try row.decode("phone"), registeringState: try row.decode("registering_state"))
+            return (try Self.assignment(row), contact)
+        }
     }
 
-    /// Moves an assignment along its lifecycle: `offered → accepted → confirmed`, `offered|accepted → declined`,
-    /// any active status `→ released`.
-    public func transition(_ connection: PGConnection, id: Int64, to target: String) throws -> (before: Assignment, after: Assignment) {
-        guard let current = try assignment(connection, id: id, forUpdate: true) else { throw StaffingStoreError.assignmentNotFound(id) }
+    /// Moves an assignment, read `FOR UPDATE` in this transaction, along its lifecycle: `offered → accepted →
+    /// confirmed`, `offered|accepted → declined`, any active status `→ released`. Returns it as changed.
+    public func transition(_ connection: PGConnection, _ current: Assignment, to target: String) throws -> Assignment {
         let allowed: [String: Set<String>] = [
             "accepted": ["offered"], "confirmed": ["accepted"], "declined": ["offered", "accepted"],
             "released": ["offered", "accepted", "confirmed"],
         ]
         guard allowed[target]?.contains(current.status) == true else {
-            throw StaffingStoreError.invalidTransition(id: id, from: current.status, to: target)
+            throw StaffingStoreError.invalidTransition(id: current.id, from: current.status, to: target)
         }
-        try connection.query("UPDATE assignments SET status = \(target), updated_at = now() WHERE id = \(id)")
-        return (current, try assignment(connection, id: id)!)
+        try connection.query("UPDATE assignments SET status = \(target), updated_at = now() WHERE id = \(current.id)")
+        var changed = current
+        changed.status = target
+        return changed
     }
 
     /// Marks offers whose deadline has passed as expired; returns how many.
@@ -272,18 +289,15 @@ public struct StaffingStore: Sendable {
         ).count
     }
 
-    /// Active bookings of the given volunteers: (volunteer, start, end).
-    public func activePeriods(_ connection: PGConnection) throws -> [Int64: [(CalendarDate, CalendarDate)]] {
-        var periods: [Int64: [(CalendarDate, CalendarDate)]] = [:]
-        for row in try connection.query(
-            """
-            SELECT volunteer_id, lower(period) AS starts, upper(period) - 1 AS ends FROM assignments
-            WHERE status IN ('offered', 'accepted', 'confirmed')
-            """)
-        {
-            periods[try row.decode("volunteer_id"), default: []].append((try row.decode("starts"), try row.decode("ends")))
-        }
-        return periods
+    /// Volunteers actively booked (offered, accepted or confirmed) on any day from `start` to `end`.
+    public func bookedVolunteers(_ connection: PGConnection, from start: CalendarDate, to end: CalendarDate) throws -> Set<Int64> {
+        Set(
+            try connection.query(
+                """
+                SELECT DISTINCT volunteer_id FROM assignments
+                WHERE status IN ('offered', 'accepted', 'confirmed') AND period && daterange(\(start), \(end), '[]')
+                """
+            ).map { try $0.decode("volunteer_id") })
     }
 
     /// Volunteers who declined, or let expire, an offer on any of these requests: not offered them again.

@@ -15,24 +15,6 @@ extension MusterCtl {
     }
 }
 
-/// Reads and compiles pack files; every file's errors are collected.
-func compilePackFiles(_ paths: [String]) -> (packs: [(path: String, pack: RulePack, text: String)], errors: [String]) {
-    var packs: [(path: String, pack: RulePack, text: String)] = []
-    var errors: [String] = []
-    for path in paths {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            errors.append("\(path): cannot be read as UTF-8 text")
-            continue
-        }
-        do throws(PackLoadError) {
-            packs.append((path, try RulePack.load(yaml: text, file: (path as NSString).lastPathComponent), text))
-        } catch {
-            errors.append(error.description)
-        }
-    }
-    return (packs, errors)
-}
-
 /// Writes `message` to standard error and exits with status 1.
 func failWithStatus1(_ message: String) throws -> Never {
     FileHandle.standardError.write(Data((message + "\n").utf8))
@@ -51,11 +33,12 @@ extension MusterCtl.Orders {
         }
 
         func run() throws {
-            let (packs, errors) = compilePackFiles(files)
-            for (path, pack, _) in packs {
-                print("ok  \(path): \(pack.id), \(pack.provisions.count) provision(s), applies to \(pack.appliesTo.sorted().joined(separator: ","))")
+            let (packs, errors) = RulePackFile.compile(files)
+            for file in packs {
+                let pack = file.pack
+                print("ok  \(file.path): \(pack.id), \(pack.provisions.count) provision(s), applies to \(pack.appliesTo.sorted().joined(separator: ","))")
             }
-            for error in errors { FileHandle.standardError.write(Data((error + "\n").utf8)) }
+            for error in errors { FileHandle.standardError.write(Data((error.description + "\n").utf8)) }
             if !errors.isEmpty { try failWithStatus1("\(errors.count) of \(files.count) file(s) rejected") }
         }
     }
@@ -74,15 +57,16 @@ extension MusterCtl.Orders {
         }
 
         func run() async throws {
-            let (packs, errors) = compilePackFiles(files)
+            let (packs, errors) = RulePackFile.compile(files)
             if !errors.isEmpty {
-                for error in errors { FileHandle.standardError.write(Data((error + "\n").utf8)) }
+                for error in errors { FileHandle.standardError.write(Data((error.description + "\n").utf8)) }
                 try failWithStatus1("\(errors.count) file(s) rejected; nothing loaded")
             }
             let client = try await daemon.connectAuthenticated()
             var failed = 0
-            for (path, _, text) in packs {
-                let body = requestBody(["file": (path as NSString).lastPathComponent, "yaml": text])
+            for file in packs {
+                let path = file.path
+                let body = requestBody(["file": (path as NSString).lastPathComponent, "yaml": file.text])
                 let response: Response
                 do { response = try await client.send("ORDERS.LOAD " + body) } catch {
                     await client.close()
