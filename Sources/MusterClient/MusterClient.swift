@@ -143,6 +143,29 @@ public final class MusterClient: Sendable {
         }
     }
 
+    /// Waits for a pushed event that satisfies `predicate` and returns it, with the events before it; later events
+    /// stay for `takeEvents()`. Between checks it sends `PING`, so use it only when no other reply is awaited.
+    public func waitForEvent(
+        timeout: Duration = .seconds(15), _ predicate: (String) -> Bool
+    ) async throws -> (match: String, before: [String]) {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let found = pushed.withLockedValue { events -> (String, [String])? in
+                guard let index = events.firstIndex(where: predicate) else { return nil }
+                let before = Array(events[..<index])
+                let match = events[index]
+                events.removeFirst(index + 1)
+                return (match, before)
+            }
+            if let found { return found }
+            guard ContinuousClock.now < deadline else {
+                throw ClientError("no matching event within \(timeout); received \(pushed.withLockedValue { $0 })")
+            }
+            _ = try await send("PING")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
     /// Shuts down the sending side: the server answers what it has received, then closes.
     public func shutdownOutput() async throws {
         try await channel.close(mode: .output)

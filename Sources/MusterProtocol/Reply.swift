@@ -35,6 +35,12 @@ public enum Reply: Sendable, Equatable {
         }
     }
 
+    /// Writes a pushed event line, `EVENT <json>`.
+    public static func writeEvent(_ payload: String, into buffer: inout ByteBuffer) {
+        buffer.writeStaticString("EVENT ")
+        writeSingleLine(payload, into: &buffer)
+    }
+
     static func writeSingleLine(_ text: String, into buffer: inout ByteBuffer) {
         let start = buffer.writerIndex
         let written = buffer.writeString(text)

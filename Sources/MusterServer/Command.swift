@@ -40,6 +40,10 @@ public struct CommandResult: Sendable {
         case keep
         case authenticate(Identity)
         case signOut
+        /// Start (or replace) this connection's event subscription.
+        case subscribe(topics: Set<EventTopic>, state: String?)
+        /// End this connection's event subscription.
+        case unsubscribe
     }
 
     public var reply: Reply
@@ -62,12 +66,17 @@ public struct ServerServices: Sendable {
     public let audit: AuditLog
     /// Versioned rule packs, in memory.
     public let orders: OrderBook
+    /// Event subscribers on this daemon.
+    public let events: EventHub
+    /// States waiting for a backfill matching round.
+    public let backfill: BackfillQueue
+    public let matching: MatchingSettings
     public let logger: Logger
     /// Today's date; the registry's dates (expiry, availability) are judged against it.
     public let today: @Sendable () -> CalendarDate
 
     public init(
-        pool: PGPool, tokens: TokenStore = TokenStore(), logger: Logger,
+        pool: PGPool, tokens: TokenStore = TokenStore(), logger: Logger, matching: MatchingSettings = MatchingSettings(),
         today: @escaping @Sendable () -> CalendarDate = { CalendarDate.today() }
     ) {
         self.pool = pool
@@ -75,6 +84,9 @@ public struct ServerServices: Sendable {
         self.volunteers = VolunteerStore()
         self.audit = AuditLog()
         self.orders = OrderBook(logger: logger)
+        self.events = EventHub()
+        self.backfill = BackfillQueue()
+        self.matching = matching
         self.logger = logger
         self.today = today
     }

@@ -55,6 +55,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var admitted = false
     private var idleTimer: Scheduled<Void>?
     private var output: ByteBuffer
+    /// This connection's event subscription, if any.
+    private var subscriptionID: Int?
+    /// Events not written because the client was not reading; reported in one `overflow` event once it reads again.
+    private var droppedEvents = 0
 
     init(
         services: ServerServices, registry: CommandRegistry, configuration: ServerConfiguration,
@@ -88,6 +92,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         idleTimer?.cancel()
         idleTimer = nil
+        endSubscription()
         if admitted {
             admitted = false
             limiter.release()
@@ -142,6 +147,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable {
+            reportDroppedEvents(context: context)
             processQueue(context: context)
             flushIfNeeded(context: context)
             resumeReadingIfHeld(context: context)
@@ -257,8 +263,17 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private func apply(_ result: CommandResult, context: ChannelHandlerContext) {
         switch result.session {
         case .keep: break
-        case .authenticate(let identity): self.identity = identity
-        case .signOut: self.identity = nil
+        case .authenticate(let identity):
+            // A subscription belongs to the identity that made it.
+            if identity != self.identity { endSubscription() }
+            self.identity = identity
+        case .signOut:
+            endSubscription()
+            self.identity = nil
+        case .subscribe(let topics, let state):
+            subscribe(topics: topics, state: state, context: context)
+        case .unsubscribe:
+            endSubscription()
         }
         emit(result.reply, context: context)
         if result.close {
@@ -298,10 +313,63 @@ final class ConnectionHandler: ChannelDuplexHandler {
         flushThenClose(context: context)
     }
 
+    // MARK: - Events
+
+    private func subscribe(topics: Set<EventTopic>, state: String?, context: ChannelHandlerContext) {
+        guard let identity else { return }
+        endSubscription()
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        subscriptionID = services.events.subscribe(
+            EventHub.Subscription(identity: identity, topics: topics, state: state) { events in
+                eventLoop.execute {
+                    let (handler, context) = loopBound.value
+                    handler.deliver(events, context: context)
+                }
+            })
+        // A subscriber may wait quietly for events; the idle timeout no longer applies.
+        idleTimer?.cancel()
+        idleTimer = nil
+    }
+
+    private func endSubscription() {
+        guard let id = subscriptionID else { return }
+        services.events.unsubscribe(id)
+        subscriptionID = nil
+        droppedEvents = 0
+    }
+
+    /// Writes events between replies (a reply is always written whole, so an event line never splits one). A client
+    /// that does not read gets no more events queued: they are counted, and reported once it reads again.
+    private func deliver(_ events: [MusterEvent], context: ChannelHandlerContext) {
+        guard subscriptionID != nil, !closing else { return }
+        for event in events {
+            guard context.channel.isWritable else {
+                droppedEvents += 1
+                continue
+            }
+            output.clear()
+            Reply.writeEvent(event.payload, into: &output)
+            context.write(wrapOutboundOut(output), promise: nil)
+            needsFlush = true
+        }
+        flushIfNeeded(context: context)
+    }
+
+    private func reportDroppedEvents(context: ChannelHandlerContext) {
+        guard droppedEvents > 0, subscriptionID != nil, !closing else { return }
+        logger.notice("events dropped for a client that was not reading", metadata: ["dropped": "\(droppedEvents)"])
+        output.clear()
+        Reply.writeEvent(#"{"type":"overflow","dropped":\#(droppedEvents)}"#, into: &output)
+        droppedEvents = 0
+        context.write(wrapOutboundOut(output), promise: nil)
+        needsFlush = true
+    }
+
     // MARK: - Idle timeout
 
     private func armIdleTimer(context: ChannelHandlerContext) {
-        guard idleTimer == nil, !closing else { return }
+        guard idleTimer == nil, !closing, subscriptionID == nil else { return }
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         idleTimer = context.eventLoop.scheduleTask(in: configuration.idleTimeout) {
             let (handler, context) = loopBound.value

@@ -38,7 +38,7 @@ public final class MusterServer: Service, Sendable {
     public static var standardCommands: CommandRegistry {
         CommandRegistry(
             SessionCommands.all + VolunteerCommands.all + ReportCommands.all + EligibilityCommands.all + OrderCommands.all
-                + StaffingCommands.all)
+                + StaffingCommands.all + EventCommands.all)
     }
 
     /// Connections open now.

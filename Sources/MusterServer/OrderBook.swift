@@ -7,7 +7,7 @@ import NIOConcurrencyHelpers
 /// The daemon's compiled rule packs: every stored version, in memory, ready to evaluate.
 ///
 /// Loaded from the database on first use and reloaded whenever a version is added (by this daemon or any other
-/// on the same database; `OrderWatch` listens for that). Readers take the current catalog without waiting.
+/// on the same database; `DatabaseWatch` listens for that). Readers take the current catalog without waiting.
 public final class OrderBook: Sendable {
     private struct State {
         var catalog: PackCatalog?

@@ -12,7 +12,7 @@ import MusterStore
 /// details, which it sees for nothing else).
 enum StaffingCommands {
     static var all: [Command] {
-        [createFacility, listFacilities, submit, getRequest, listRequests, cancel, match, listOffers]
+        [createFacility, listFacilities, submit, getRequest, listRequests, cancel, match, shortage, listOffers]
             + [accept, decline, confirm, release]
     }
 
@@ -206,25 +206,73 @@ enum StaffingCommands {
                     state: found.state, before: nil, after: try PGJSON(encoding: ["released": released.map(\.id)]))
                 return released
             }
+            // The volunteers it held may fill other requests.
+            if !released.isEmpty { context.services.backfill.request(state: found.state) }
             return CommandResult(.ok(JSONText.encode(["id": requestID, "released": Int64(released.count)])))
         })
 
     // MARK: Matching
 
     static let match = Command(
-        name: "MATCH.RUN", usage: "MATCH.RUN <state> [{\"dryRun\": true, \"offerHours\": 12}]",
-        summary: "Runs an exact matching round for the state's open requests and writes the offers (dryRun: propose only).",
+        name: "MATCH.RUN", usage: "MATCH.RUN <state>|ALL [{\"dryRun\": true, \"offerHours\": 12}]",
+        summary: "Runs an exact matching round for a state's open requests (ALL: every state with open requests, admin only) and writes the offers (dryRun: propose only).",
         access: VolunteerCommands.stateRoles, arguments: CommandArguments(minWords: 1, maxWords: 1, body: .optional),
+        body: .async { request, context in
+            var options = MatchRound.Options(offerHours: context.services.matching.offerHours)
+            try ReportCommands.readBody(request) { reader in
+                options.dryRun = reader.bool("dryRun") ?? false
+                options.offerHours = reader.integer("offerHours", range: 1...24 * 14) ?? options.offerHours
+            }
+            let states: [String]
+            if request.words[0] == "ALL" {
+                guard context.identity?.role == .admin else {
+                    throw CommandError.forbidden("MATCH.RUN ALL is for an admin token; a state token matches its own state")
+                }
+                states = try await context.services.pool.withConnection { connection in
+                    try StaffingStore().statesWithOpenRequests(connection)
+                }
+            } else {
+                let state = try EligibilityCommands.state(request.words[0])
+                _ = try VolunteerCommands.confinedState(asked: state, context)
+                states = [state]
+            }
+            // One round per state, each in its own transaction under its own lock.
+            var offers: [MatchRound.Offer] = []
+            var results: [MatchRound.Result] = []
+            for state in states {
+                let outcome = try await MatchRound.run(state: state, options: options, actor: context.identity, services: context.services)
+                offers += outcome.offers
+                results.append(outcome.result)
+            }
+            let summary = request.words[0] == "ALL" ? JSONText.encode(["rounds": results]) : JSONText.encode(results[0])
+            return CommandResult(.rows(offers.map { JSONText.encode($0) }, summary: summary))
+        })
+
+    struct ShortageSummary: Encodable {
+        let state: String
+        let requestsOpen: Int
+        let requestsShort: Int
+        let slotsShort: Int
+        let considered: Int
+        let removedBy: ShortageCounts
+    }
+
+    static let shortage = Command(
+        name: "SHORTAGE", usage: "SHORTAGE <state>",
+        summary: "For each open request an optimal round would leave short: how many volunteers each filter rules out (nothing is written).",
+        access: VolunteerCommands.stateRoles, arguments: CommandArguments(minWords: 1, maxWords: 1),
         body: .async { request, context in
             let state = try EligibilityCommands.state(request.words[0])
             _ = try VolunteerCommands.confinedState(asked: state, context)
-            var options = MatchRound.Options()
-            try ReportCommands.readBody(request) { reader in
-                options.dryRun = reader.bool("dryRun") ?? false
-                options.offerHours = reader.integer("offerHours", range: 1...24 * 14) ?? 12
-            }
-            let (result, offers) = try await MatchRound.run(state: state, options: options, actor: context.identity, context: context)
-            return CommandResult(.rows(offers.map { JSONText.encode($0) }, summary: JSONText.encode(result)))
+            let options = MatchRound.Options(dryRun: true, offerHours: context.services.matching.offerHours, explain: true)
+            let outcome = try await MatchRound.run(state: state, options: options, actor: context.identity, services: context.services)
+            var total = ShortageCounts()
+            for short in outcome.shortage { total.add(short.removedBy) }
+            let summary = ShortageSummary(
+                state: state, requestsOpen: outcome.result.requests, requestsShort: outcome.shortage.count,
+                slotsShort: outcome.shortage.map(\.short).reduce(0, +), considered: outcome.result.volunteersConsidered,
+                removedBy: total)
+            return CommandResult(.rows(outcome.shortage.map { JSONText.encode($0) }, summary: JSONText.encode(summary)))
         })
 
     // MARK: Offers
@@ -325,6 +373,8 @@ enum StaffingCommands {
                         state: after.state, before: try PGJSON(encoding: before), after: try PGJSON(encoding: after))
                     return after
                 }
+                // A freed slot is offered to the next best candidate by the state's next (backfill) round.
+                if target == "declined" || target == "released" { context.services.backfill.request(state: changed.state) }
                 return CommandResult(.ok(JSONText.encode(OfferView(changed, contact: nil))))
             })
     }

@@ -173,6 +173,12 @@ public struct StaffingStore: Sendable {
         ).map(Self.request)
     }
 
+    /// States with at least one open request, sorted.
+    public func statesWithOpenRequests(_ connection: PGConnection) throws -> [String] {
+        try connection.query("SELECT DISTINCT state FROM staffing_requests WHERE status = 'open' ORDER BY state")
+            .map { try $0.decode("state") }
+    }
+
     /// Cancels a request and releases its active assignments; returns the released assignments.
     public func cancel(_ connection: PGConnection, id: Int64) throws -> [Assignment] {
         let rows = try connection.query("UPDATE staffing_requests SET status = 'cancelled' WHERE id = \(id) AND status = 'open' RETURNING id")
@@ -275,29 +281,33 @@ public struct StaffingStore: Sendable {
         return changed
     }
 
-    /// Marks offers whose deadline has passed as expired; returns how many.
+    /// Marks offers past their deadline `expired` (in one state, or all); returns the state of each expired offer.
     @discardableResult
-    public func expireOverdue(_ connection: PGConnection, state: String?) throws -> Int {
+    public func expireOverdue(_ connection: PGConnection, state: String?) throws -> [String] {
         try connection.query(
             """
             UPDATE assignments a SET status = 'expired', updated_at = now()
             FROM staffing_requests r
             WHERE r.id = a.request_id AND a.status = 'offered' AND a.deadline < now()
               AND (\(state)::text IS NULL OR r.state = \(state))
-            RETURNING a.id
+            RETURNING r.state
             """
-        ).count
+        ).map { try $0.decode("state") }
     }
 
-    /// Volunteers actively booked (offered, accepted or confirmed) on any day from `start` to `end`.
-    public func bookedVolunteers(_ connection: PGConnection, from start: CalendarDate, to end: CalendarDate) throws -> Set<Int64> {
-        Set(
-            try connection.query(
-                """
-                SELECT DISTINCT volunteer_id FROM assignments
-                WHERE status IN ('offered', 'accepted', 'confirmed') AND period && daterange(\(start), \(end), '[]')
-                """
-            ).map { try $0.decode("volunteer_id") })
+    /// Volunteers actively booked (offered, accepted or confirmed) on any day from `start` to `end`, each with the
+    /// requests they are booked on.
+    public func bookings(_ connection: PGConnection, from start: CalendarDate, to end: CalendarDate) throws -> [Int64: [Int64]] {
+        var booked: [Int64: [Int64]] = [:]
+        for row in try connection.query(
+            """
+            SELECT volunteer_id, request_id FROM assignments
+            WHERE status IN ('offered', 'accepted', 'confirmed') AND period && daterange(\(start), \(end), '[]')
+            """)
+        {
+            booked[try row.decode("volunteer_id"), default: []].append(try row.decode("request_id"))
+        }
+        return booked
     }
 
     /// Volunteers who declined, or let expire, an offer on any of these requests: not offered them again.

@@ -77,12 +77,18 @@ public struct TokenStore: Sendable {
         }
         let (secret, digest) = Self.generateSecret()
         let prefix = String(secret.prefix(Self.secretPrefix.count + 6))
-        let rows = try connection.query(
-            """
-            INSERT INTO api_tokens (name, role, state, facility_id, token_hash, token_prefix)
-            VALUES (\(trimmed), \(role.rawValue), \(state?.code), \(facilityID), \(PGBytes(digest)), \(prefix))
-            RETURNING \(unescaped: Self.columns)
-            """)
+        let rows: PGRows
+        do {
+            rows = try connection.query(
+                """
+                INSERT INTO api_tokens (name, role, state, facility_id, token_hash, token_prefix)
+                VALUES (\(trimmed), \(role.rawValue), \(state?.code), \(facilityID), \(PGBytes(digest)), \(prefix))
+                RETURNING \(unescaped: Self.columns)
+                """)
+        } catch let error as PGError where error.kind == .foreignKeyViolation {
+            // A hospital token is scoped to a facility that exists (`api_tokens_facility_exists`).
+            throw TokenError("no facility \(facilityID ?? 0); create it first (FACILITY.CREATE)")
+        }
         return IssuedToken(record: try Self.record(rows[0]), secret: secret)
     }
 

@@ -14,7 +14,7 @@ struct MusterCtl: AsyncParsableCommand {
             over its protocol at --address / MUSTER_ADDRESS with --token / MUSTER_TOKEN.
             """,
         version: "0.1.0",
-        subcommands: [Migrate.self, Token.self, Ping.self, Status.self, Volunteers.self, Funnel.self, Audit.self, Orders.self, Eligibility.self, Match.self, Solve.self])
+        subcommands: [Migrate.self, Token.self, Ping.self, Status.self, Volunteers.self, Funnel.self, Audit.self, Orders.self, Eligibility.self, Match.self, Shortage.self, Solve.self])
 
     static func bootstrapLogging(verbose: Bool) {
         LoggingSystem.bootstrap { label in

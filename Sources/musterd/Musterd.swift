@@ -48,6 +48,12 @@ struct Musterd: AsyncParsableCommand {
     @Option(help: "Longest request line in bytes (env MUSTER_MAX_LINE_LENGTH; default 65536).")
     var maxLineLength: Int?
 
+    @Option(help: "Hours an offer stays open before it expires (env MUSTER_OFFER_HOURS; default 12).")
+    var offerHours: Int?
+
+    @Option(help: "Seconds of quiet after a decline, expiry or cancellation before the state's backfill round runs (env MUSTER_BACKFILL_DELAY; default 10).")
+    var backfillDelay: Int?
+
     @Option(help: "trace, debug, info, notice, warning, error or critical (env MUSTER_LOG_LEVEL; default info).")
     var logLevel: String?
 
@@ -69,6 +75,9 @@ struct Musterd: AsyncParsableCommand {
         server.idleTimeout = .seconds(Int64(try environment.positive(idleTimeout, "MUSTER_IDLE_TIMEOUT", default: 300, name: "--idle-timeout")))
         server.maxLineLength = try environment.positive(maxLineLength, "MUSTER_MAX_LINE_LENGTH", default: 64 * 1024, name: "--max-line-length")
         let poolSize = try environment.positive(poolSize, "MUSTER_POOL_SIZE", default: 16, name: "--pool-size")
+        let matching = MatchingSettings(
+            offerHours: try environment.positive(offerHours, "MUSTER_OFFER_HOURS", default: 12, name: "--offer-hours"),
+            backfillDelay: .seconds(try environment.positive(backfillDelay, "MUSTER_BACKFILL_DELAY", default: 10, name: "--backfill-delay")))
         let skip = skipMigrations || environment.flag("MUSTER_SKIP_MIGRATIONS")
 
         let target = try await database.resolve(logger: logger)
@@ -93,12 +102,14 @@ struct Musterd: AsyncParsableCommand {
             }
         }
 
-        let services = ServerServices(pool: pool, logger: logger)
+        let services = ServerServices(pool: pool, logger: logger, matching: matching)
         var runnable: [any Service] = []
         if let cluster = target.ownedCluster { runnable.append(EmbeddedClusterService(cluster: cluster, logger: logger)) }
         runnable.append(pool)
-        runnable.append(ExpiryWatch(pool: pool, logger: logger))
-        runnable.append(OrderWatch(book: services.orders, pool: pool, connection: target.connection, logger: logger))
+        runnable.append(ExpiryWatch(pool: pool, logger: logger, backfill: services.backfill))
+        runnable.append(
+            DatabaseWatch(book: services.orders, events: services.events, pool: pool, connection: target.connection, logger: logger))
+        runnable.append(BackfillService(services: services))
         runnable.append(MusterServer(configuration: server, services: services))
         let group = ServiceGroup(
             configuration: .init(

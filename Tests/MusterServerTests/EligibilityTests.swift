@@ -92,7 +92,7 @@ import Testing
             #expect(after == files.count + 1)
 
             // Anyone authenticated may read the orders.
-            let hospital = try await server.connect(role: .hospital, facilityID: 1)
+            let hospital = try await server.connect(role: .hospital, facilityID: try await server.makeFacility())
             let listed = try await hospital.send("ORDERS.LIST NY")
             let rows = try listed.rows.map { try object($0) }
             let order = try #require(rows.first { $0["id"] as? String == "NY-EO-202.10" })

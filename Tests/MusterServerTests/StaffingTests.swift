@@ -115,14 +115,17 @@ import Testing
             #expect(try object(try await hospital.send("OFFER.CONFIRM \(first)").payload)["status"] as? String == "confirmed")
             let deployed = try object(try await ny.send("VOLUNTEER.STATUS \(nurses[0])").payload)
             #expect(deployed["stage"] as? String == "deployed")
-            let other = try await server.connect(role: .hospital, facilityID: 999)
+            let other = try await server.connect(role: .hospital, facilityID: try await server.makeFacility(name: "Elsewhere"))
             #expect(try await other.send("OFFER.CONFIRM \(second)").errorCode == "FORBIDDEN")
             #expect(try await other.send("OFFER.LIST").rows.isEmpty)
 
-            // A decline reopens the slot, and the next round offers it to the next best nurse.
+            // A decline reopens the slot, and the backfill round offers it to the next best nurse by itself.
+            #expect(try await hospital.send("EVENTS.SUBSCRIBE offers").isOK)
             #expect(try await ny.send("OFFER.DECLINE \(second)").isOK)
-            let backfill = try await ny.send("MATCH.RUN NY")
-            #expect(try backfill.rows.map { try object($0)["volunteerId"] as? Int } == [nurses[2]])
+            let backfill = try await hospital.waitForEvent { event in
+                (try? object(event))?["status"] as? String == "offered"
+            }
+            #expect(try object(backfill.match)["volunteerId"] as? Int == nurses[2])
             let requestView = try object(try await hospital.send("REQUEST.GET \(request)").payload)
             #expect(requestView["filled"] as? Int == 2)
 

@@ -63,6 +63,8 @@ import Testing
             (.admin, Jurisdiction("NY"), nil, "x", "takes no --state"),
             (.hospital, nil, nil, "x", "needs --facility"),
             (.admin, nil, nil, "   ", "name: must be 1 to 200 characters"),
+            // A hospital token is scoped to a facility that exists.
+            (.hospital, nil, 999, "x", "no facility 999; create it first"),
         ]
         for (role, state, facility, name, message) in cases {
             let error = await #expect(throws: TokenError.self) {
@@ -73,5 +75,13 @@ import Testing
             #expect(error?.message.contains(message) == true, "\(error?.message ?? "")")
         }
         #expect(try await pool.query("SELECT count(*) AS n FROM api_tokens")[0].decode("n", as: Int.self) == 0)
+        let facility = try await pool.withConnection { connection in
+            try StaffingStore().createFacility(
+                connection, state: "NY", name: "Bellevue", kind: "hospital", lat: 40.74, lon: -73.98, provides: [], by: nil)
+        }
+        let issued = try await pool.withConnection { connection in
+            try store.create(connection, name: "Bellevue desk", role: .hospital, state: nil, facilityID: facility.id)
+        }
+        #expect(issued.record.facilityID == facility.id)
     }
 }

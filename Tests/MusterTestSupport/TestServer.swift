@@ -16,6 +16,8 @@ public struct TestServer: Sendable {
     public let server: MusterServer
     /// The server's compiled rule packs.
     public let orders: OrderBook
+    /// The server's shared services (event hub, backfill queue, …).
+    public let services: ServerServices
     let group: ServiceGroup
 
     /// A new client connection.
@@ -40,6 +42,15 @@ public struct TestServer: Sendable {
         }
     }
 
+    /// Creates a facility directly in the database (a hospital token needs one); returns its id.
+    public func makeFacility(state: String = "NY", name: String = "Test General", lat: Double = 40.74, lon: Double = -73.98) async throws -> Int64 {
+        try await pool.withConnection { connection in
+            try StaffingStore().createFacility(
+                connection, state: state, name: name, kind: "hospital", lat: lat, lon: lon, provides: [], by: nil
+            ).id
+        }
+    }
+
     /// Starts graceful shutdown (as SIGTERM would).
     public func shutdown() async {
         await group.triggerGracefulShutdown()
@@ -55,6 +66,7 @@ public func withTestServer(
     configure: (inout ServerConfiguration) -> Void = { _ in },
     database: PGConnectionConfiguration? = nil,
     migrate: Bool = true,
+    matching: MatchingSettings = MatchingSettings(backfillDelay: .milliseconds(200)),
     today: @escaping @Sendable () -> CalendarDate = { CalendarDate.today() },
     _ body: @Sendable (TestServer) async throws -> Void
 ) async throws {
@@ -73,7 +85,7 @@ public func withTestServer(
             pool: pool, migrationsDirectory: RepositoryPaths.migrations, applyMigrations: true, logger: logger)
     }
     let (addresses, addressContinuation) = AsyncStream.makeStream(of: SocketAddress.self)
-    let services = ServerServices(pool: pool, logger: logger, today: today)
+    let services = ServerServices(pool: pool, logger: logger, matching: matching, today: today)
     let server = MusterServer(
         configuration: configuration, services: services,
         onListening: { address in
@@ -84,7 +96,10 @@ public func withTestServer(
         configuration: .init(
             services: [
                 .init(service: pool),
-                .init(service: OrderWatch(book: services.orders, pool: pool, connection: connection, logger: logger)),
+                .init(
+                    service: DatabaseWatch(
+                        book: services.orders, events: services.events, pool: pool, connection: connection, logger: logger)),
+                .init(service: BackfillService(services: services)),
                 .init(service: server),
             ],
             logger: logger))
@@ -94,7 +109,7 @@ public func withTestServer(
         guard let address = await iterator.next(), let port = address.port else {
             throw TestSupportError("the test server did not start listening")
         }
-        let testServer = TestServer(port: port, pool: pool, server: server, orders: services.orders, group: group)
+        let testServer = TestServer(port: port, pool: pool, server: server, orders: services.orders, services: services, group: group)
         do {
             try await body(testServer)
         } catch {

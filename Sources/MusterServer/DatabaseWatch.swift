@@ -4,13 +4,18 @@ import MusterStore
 import NIOPosix
 import ServiceLifecycle
 
-/// Keeps an `OrderBook` current: a dedicated connection `LISTEN`s on `muster_orders`, and every notification
-/// (a version added by any daemon on this database) reloads the book.
+/// The daemon's ear on the database: a dedicated connection `LISTEN`s on `muster_orders` and `muster_events`.
 ///
-/// After every (re)connection the book is reloaded in full, so notifications missed while disconnected are never
-/// lost. The blocking wait runs on a thread of its own, never on an event loop.
-public struct OrderWatch: Service {
+/// - A notification on `muster_orders` (a rule-pack version added by any daemon, or by plain SQL) reloads the
+///   `OrderBook`.
+/// - Notifications on `muster_events` are published to the `EventHub`'s subscribers.
+///
+/// After every (re)connection the book is reloaded in full, so a rule change missed while disconnected is never
+/// lost, and subscribers are sent a `resync` event, since events may have been. The blocking wait runs on a thread
+/// of its own, never on an event loop.
+public struct DatabaseWatch: Service {
     let book: OrderBook
+    let events: EventHub
     let pool: PGPool
     let connection: PGConnectionConfiguration
     let logger: Logger
@@ -18,9 +23,11 @@ public struct OrderWatch: Service {
     let pollMilliseconds: Int32
 
     public init(
-        book: OrderBook, pool: PGPool, connection: PGConnectionConfiguration, logger: Logger, pollMilliseconds: Int32 = 250
+        book: OrderBook, events: EventHub, pool: PGPool, connection: PGConnectionConfiguration, logger: Logger,
+        pollMilliseconds: Int32 = 250
     ) {
         self.book = book
+        self.events = events
         self.pool = pool
         self.connection = connection
         self.logger = logger
@@ -36,13 +43,17 @@ public struct OrderWatch: Service {
 
     private func watch(on thread: NIOThreadPool) async {
         var backoff: Duration = .milliseconds(250)
+        var connectedBefore = false
         let (configuration, logger, poll) = (connection, logger, pollMilliseconds)
         while !Task.isCancelled {
             var listener: PGConnection?
             do {
                 let opened = try await thread.runIfActive {
                     let connection = try PGConnection.connect(configuration, logger: logger)
-                    do { try connection.listen(OrderStore.channel) } catch {
+                    do {
+                        try connection.listen(OrderStore.channel)
+                        try connection.listen(MusterEvent.channel)
+                    } catch {
                         connection.close()
                         throw error
                     }
@@ -50,21 +61,29 @@ public struct OrderWatch: Service {
                 }
                 listener = opened
                 try await book.reload(pool)
+                if connectedBefore { events.publish([.resync]) }
+                connectedBefore = true
                 backoff = .milliseconds(250)
                 while !Task.isCancelled {
                     let notifications = try await thread.runIfActive {
                         try opened.waitForNotifications(timeoutMilliseconds: poll)
                     }
-                    if !notifications.isEmpty {
+                    if notifications.isEmpty { continue }
+                    let published = notifications.filter { $0.channel == MusterEvent.channel }.compactMap { notification in
+                        let event = MusterEvent(payload: notification.payload)
+                        if event == nil { logger.warning("ignored a malformed event", metadata: ["payload": "\(notification.payload.prefix(200))"]) }
+                        return event
+                    }
+                    events.publish(published)
+                    let changed = notifications.filter { $0.channel == OrderStore.channel }
+                    if !changed.isEmpty {
                         try await book.reload(pool)
-                        logger.info(
-                            "rule packs reloaded",
-                            metadata: ["changed": "\(notifications.map(\.payload).joined(separator: ", "))"])
+                        logger.info("rule packs reloaded", metadata: ["changed": "\(changed.map(\.payload).joined(separator: ", "))"])
                     }
                 }
             } catch {
                 if Task.isCancelled { break }
-                logger.warning("rule-pack watch lost its connection; retrying", metadata: ["error": "\(error)"])
+                logger.warning("database watch lost its connection; retrying", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(10))
             }
