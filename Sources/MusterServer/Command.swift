@@ -71,12 +71,17 @@ public struct ServerServices: Sendable {
     /// States waiting for a backfill matching round.
     public let backfill: BackfillQueue
     public let matching: MatchingSettings
+    /// Tokens revoked since start, so open connections lose them at their next command.
+    public let revocations: RevokedTokens
+    /// Failed `AUTH` attempts per client address.
+    public let authThrottle: AuthThrottle
     public let logger: Logger
     /// Today's date; the registry's dates (expiry, availability) are judged against it.
     public let today: @Sendable () -> CalendarDate
 
     public init(
         pool: PGPool, tokens: TokenStore = TokenStore(), logger: Logger, matching: MatchingSettings = MatchingSettings(),
+        authThrottle: AuthThrottle = AuthThrottle(),
         today: @escaping @Sendable () -> CalendarDate = { CalendarDate.today() }
     ) {
         self.pool = pool
@@ -87,6 +92,8 @@ public struct ServerServices: Sendable {
         self.events = EventHub()
         self.backfill = BackfillQueue()
         self.matching = matching
+        self.revocations = RevokedTokens()
+        self.authThrottle = authThrottle
         self.logger = logger
         self.today = today
     }
@@ -101,6 +108,8 @@ public struct CommandContext: Sendable {
     public let logger: Logger
     /// The server's line limit, for `HELLO`.
     public let maxLineLength: Int
+    /// The client's IP address (for per-address limits and logs).
+    public let peer: String
 }
 
 /// One protocol command: its name, documentation, access rule, argument shape and implementation.

@@ -59,6 +59,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var subscriptionID: Int?
     /// Events not written because the client was not reading; reported in one `overflow` event once it reads again.
     private var droppedEvents = 0
+    /// The client's IP address.
+    private var peer = "?"
 
     init(
         services: ServerServices, registry: CommandRegistry, configuration: ServerConfiguration,
@@ -84,7 +86,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
             return
         }
         admitted = true
-        logger.debug("connection opened", metadata: ["peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")"])
+        peer = context.remoteAddress?.ipAddress ?? "?"
+        logger[metadataKey: "peer"] = "\(peer)"
+        logger.debug("connection opened")
         armIdleTimer(context: context)
         context.fireChannelActive()
     }
@@ -209,6 +213,16 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 context: context)
             return
         }
+        if let current = identity, services.revocations.contains(current.tokenID) {
+            // Revoked since this connection authenticated (by any daemon): the token is gone from here on.
+            logger.notice("revoked token signed out", metadata: ["token-id": "\(current.tokenID)"])
+            identity = nil
+            endSubscription()
+            if command.access != .anyone {
+                emit(.error(.unauthenticated, "token revoked; AUTH with a valid token"), context: context)
+                return
+            }
+        }
         if let denial = command.denial(for: identity) {
             emit(.error(denial.code, denial.message), context: context)
             return
@@ -218,7 +232,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         let logger = commandLogger
         let commandContext = CommandContext(
             identity: identity, services: services, registry: registry, logger: logger,
-            maxLineLength: configuration.maxLineLength)
+            maxLineLength: configuration.maxLineLength, peer: peer)
         do {
             try command.validateShape(request)
         } catch {

@@ -9,13 +9,15 @@ import ServiceLifecycle
 /// - A notification on `muster_orders` (a rule-pack version added by any daemon, or by plain SQL) reloads the
 ///   `OrderBook`.
 /// - Notifications on `muster_events` are published to the `EventHub`'s subscribers.
+/// - A notification on `muster_tokens` (a token revoked) adds it to `RevokedTokens` and ends its subscriptions.
 ///
-/// After every (re)connection the book is reloaded in full, so a rule change missed while disconnected is never
+/// After every (re)connection the book and the revoked tokens are reloaded in full, so a rule change missed while disconnected is never
 /// lost, and subscribers are sent a `resync` event, since events may have been. The blocking wait runs on a thread
 /// of its own, never on an event loop.
 public struct DatabaseWatch: Service {
     let book: OrderBook
     let events: EventHub
+    let revocations: RevokedTokens
     let pool: PGPool
     let connection: PGConnectionConfiguration
     let logger: Logger
@@ -23,11 +25,12 @@ public struct DatabaseWatch: Service {
     let pollMilliseconds: Int32
 
     public init(
-        book: OrderBook, events: EventHub, pool: PGPool, connection: PGConnectionConfiguration, logger: Logger,
-        pollMilliseconds: Int32 = 250
+        book: OrderBook, events: EventHub, revocations: RevokedTokens, pool: PGPool, connection: PGConnectionConfiguration,
+        logger: Logger, pollMilliseconds: Int32 = 250
     ) {
         self.book = book
         self.events = events
+        self.revocations = revocations
         self.pool = pool
         self.connection = connection
         self.logger = logger
@@ -53,6 +56,7 @@ public struct DatabaseWatch: Service {
                     do {
                         try connection.listen(OrderStore.channel)
                         try connection.listen(MusterEvent.channel)
+                        try connection.listen(RevokedTokens.channel)
                     } catch {
                         connection.close()
                         throw error
@@ -60,6 +64,7 @@ public struct DatabaseWatch: Service {
                     return connection
                 }
                 listener = opened
+                try await revocations.reload(pool)
                 try await book.reload(pool)
                 if connectedBefore { events.publish([.resync]) }
                 connectedBefore = true
@@ -69,6 +74,12 @@ public struct DatabaseWatch: Service {
                         try opened.waitForNotifications(timeoutMilliseconds: poll)
                     }
                     if notifications.isEmpty { continue }
+                    for notification in notifications where notification.channel == RevokedTokens.channel {
+                        guard let id = Int64(notification.payload) else { continue }
+                        revocations.insert(id)
+                        events.revoke(tokenID: id)
+                        logger.notice("token revoked; open connections lose it", metadata: ["token-id": "\(id)"])
+                    }
                     let published = notifications.filter { $0.channel == MusterEvent.channel }.compactMap { notification in
                         let event = MusterEvent(payload: notification.payload)
                         if event == nil { logger.warning("ignored a malformed event", metadata: ["payload": "\(notification.payload.prefix(200))"]) }

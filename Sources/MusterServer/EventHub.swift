@@ -144,6 +144,13 @@ public final class EventHub: Sendable {
         state.withLockedValue { _ = $0.subscriptions.removeValue(forKey: id) }
     }
 
+    /// Ends every subscription made with a token that has been revoked.
+    public func revoke(tokenID: Int64) {
+        state.withLockedValue { state in
+            state.subscriptions = state.subscriptions.filter { $0.value.identity.tokenID != tokenID }
+        }
+    }
+
     /// Subscriptions open now.
     public var subscribers: Int { state.withLockedValue { $0.subscriptions.count } }
 

@@ -35,14 +35,24 @@ enum SessionCommands {
         access: .anyone, arguments: CommandArguments(minWords: 1, maxWords: 1),
         body: .async { request, context in
             let secret = request.words[0]
+            let throttle = context.services.authThrottle
+            if let wait = throttle.retryAfter(context.peer) {
+                let seconds = max(1, Int(wait.components.seconds) + 1)
+                context.logger.warning("AUTH refused: too many failed attempts from this address")
+                return CommandResult(
+                    .error(.busy, "too many failed AUTH attempts from this address; try again in \(seconds)s"), session: .signOut)
+            }
             let tokens = context.services.tokens
             let identity = try await context.services.pool.withConnection { connection in
                 try tokens.authenticate(connection, secret: secret)
             }
             guard let identity else {
-                context.logger.notice("authentication failed")
+                let failures = throttle.recordFailure(context.peer)
+                // The attempt is logged; the token material never is.
+                context.logger.warning("authentication failed", metadata: ["failures-in-window": "\(failures)"])
                 return CommandResult(.error(.unauthenticated, "token not accepted"), session: .signOut)
             }
+            throttle.recordSuccess(context.peer)
             context.logger.info(
                 "authenticated", metadata: ["token-id": "\(identity.tokenID)", "role": "\(identity.role.rawValue)"])
             return CommandResult(.ok(JSONText.encode(IdentityPayload(identity))), session: .authenticate(identity))

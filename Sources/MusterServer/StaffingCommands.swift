@@ -328,10 +328,20 @@ enum StaffingCommands {
             // A state sees offers on its requests and to its volunteers; a hospital those on its own requests.
             let state = identity.role == .state ? identity.jurisdiction?.code ?? "" : nil
             let facility = identity.role == .hospital ? identity.facilityID ?? -1 : nil
-            let views = try await context.services.pool.withConnection { connection in
-                try StaffingStore().assignments(
+            let audit = context.services.audit
+            let views = try await context.services.pool.withTransaction { connection in
+                let views = try StaffingStore().assignments(
                     connection, requestID: r, volunteerID: v, state: state, facilityID: facility, activeOnly: a
                 ).map { OfferView($0.assignment, contact: $0.contact) }
+                // Names and contact details read by a hospital or a state are audited, one row per listing.
+                let read = views.filter { $0.volunteer != nil }.map(\.volunteerId)
+                if identity.role != .admin, !read.isEmpty {
+                    try audit.record(
+                        connection, actor: identity, action: "volunteer.contacts.read", entity: "assignment", entityID: nil,
+                        state: identity.jurisdiction?.code, before: nil,
+                        after: try PGJSON(encoding: ["volunteerIds": Array(Set(read)).sorted()]))
+                }
+                return views
             }
             return CommandResult(.rows(views.map { JSONText.encode($0) }, summary: JSONText.encode(["count": views.count])))
         })

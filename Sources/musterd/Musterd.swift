@@ -108,7 +108,7 @@ struct Musterd: AsyncParsableCommand {
         runnable.append(pool)
         runnable.append(ExpiryWatch(pool: pool, logger: logger, backfill: services.backfill))
         runnable.append(
-            DatabaseWatch(book: services.orders, events: services.events, pool: pool, connection: target.connection, logger: logger))
+            DatabaseWatch(book: services.orders, events: services.events, revocations: services.revocations, pool: pool, connection: target.connection, logger: logger))
         runnable.append(BackfillService(services: services))
         runnable.append(MusterServer(configuration: server, services: services))
         let group = ServiceGroup(

@@ -98,7 +98,7 @@ public func withTestServer(
                 .init(service: pool),
                 .init(
                     service: DatabaseWatch(
-                        book: services.orders, events: services.events, pool: pool, connection: connection, logger: logger)),
+                        book: services.orders, events: services.events, revocations: services.revocations, pool: pool, connection: connection, logger: logger)),
                 .init(service: BackfillService(services: services)),
                 .init(service: server),
             ],
