@@ -126,7 +126,7 @@ enum StaffingCommands {
             try ReportCommands.readBody(request) { reader in
                 if let given = reader.integer("facilityId", range: 1...Int.max) {
                     if let own = facilityID, own != Int64(given) {
-                        reader.fail("facilityId", "a hospital token submits for its own facility (\(own)) only")
+                        throw CommandError.forbidden("facilityId: a hospital token submits for its own facility (\(own)) only")
                     }
                     facilityID = Int64(given)
                 }

@@ -67,6 +67,7 @@ public func withTestServer(
     database: PGConnectionConfiguration? = nil,
     migrate: Bool = true,
     matching: MatchingSettings = MatchingSettings(backfillDelay: .milliseconds(200)),
+    authThrottle: AuthThrottle = AuthThrottle(),
     today: @escaping @Sendable () -> CalendarDate = { CalendarDate.today() },
     _ body: @Sendable (TestServer) async throws -> Void
 ) async throws {
@@ -85,7 +86,7 @@ public func withTestServer(
             pool: pool, migrationsDirectory: RepositoryPaths.migrations, applyMigrations: true, logger: logger)
     }
     let (addresses, addressContinuation) = AsyncStream.makeStream(of: SocketAddress.self)
-    let services = ServerServices(pool: pool, logger: logger, matching: matching, today: today)
+    let services = ServerServices(pool: pool, logger: logger, matching: matching, authThrottle: authThrottle, today: today)
     let server = MusterServer(
         configuration: configuration, services: services,
         onListening: { address in
