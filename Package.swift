@@ -170,7 +170,7 @@ let package = Package(
         .testTarget(name: "MusterRegistryTests", dependencies: ["MusterRegistry", "MusterCore"], swiftSettings: strict),
         .testTarget(name: "MusterPQTests", dependencies: ["MusterPQ", "MusterTestSupport"], swiftSettings: strict),
         .testTarget(name: "MusterStoreTests", dependencies: ["MusterStore", "MusterTestSupport", "MusterEligibility"], swiftSettings: strict),
-        .testTarget(name: "MusterClusterTests", dependencies: ["MusterCluster", "MusterPQ", "MusterTestSupport"], swiftSettings: strict),
+        .testTarget(name: "MusterClusterTests", dependencies: ["MusterCluster", "MusterPQ", "MusterStore", "MusterCore", "MusterClient", "MusterTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "MusterServerTests",
             dependencies: ["MusterServer", "MusterClient", "MusterTestSupport", "MusterStore", "MusterCore"],
