@@ -5,24 +5,47 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOExtras
 
-/// Counts open connections against the limit.
+/// Counts open connections against the limits: in total, and per client address.
 final class ConnectionLimiter: Sendable {
-    private let count = NIOLockedValueBox(0)
+    /// Why a connection was refused.
+    enum Refusal {
+        case total, perAddress
+    }
+
+    private struct Counts {
+        var total = 0
+        var byAddress: [String: Int] = [:]
+    }
+
+    private let counts = NIOLockedValueBox(Counts())
     let limit: Int
+    let perAddressLimit: Int
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int, perAddressLimit: Int = .max) {
+        self.limit = limit
+        self.perAddressLimit = perAddressLimit
+    }
 
-    func tryAcquire() -> Bool {
-        count.withLockedValue { count in
-            guard count < limit else { return false }
-            count += 1
-            return true
+    /// Admits a connection from `address`, or says which limit refuses it.
+    func tryAcquire(address: String) -> Refusal? {
+        counts.withLockedValue { counts in
+            guard counts.total < limit else { return .total }
+            guard counts.byAddress[address, default: 0] < perAddressLimit else { return .perAddress }
+            counts.total += 1
+            counts.byAddress[address, default: 0] += 1
+            return nil
         }
     }
 
-    func release() { count.withLockedValue { $0 -= 1 } }
+    func release(address: String) {
+        counts.withLockedValue { counts in
+            counts.total -= 1
+            let left = counts.byAddress[address, default: 1] - 1
+            counts.byAddress[address] = left > 0 ? left : nil
+        }
+    }
 
-    var current: Int { count.withLockedValue { $0 } }
+    var current: Int { counts.withLockedValue { $0.total } }
 }
 
 /// Runs one client connection: reads framed lines, runs their commands strictly one after another, and writes
@@ -78,16 +101,20 @@ final class ConnectionHandler: ChannelDuplexHandler {
     // MARK: - Lifecycle
 
     func channelActive(context: ChannelHandlerContext) {
-        guard limiter.tryAcquire() else {
-            logger.warning("connection refused: too many connections", metadata: ["limit": "\(limiter.limit)"])
+        peer = context.remoteAddress?.ipAddress ?? "?"
+        logger[metadataKey: "peer"] = "\(peer)"
+        if let refusal = limiter.tryAcquire(address: peer) {
+            let message =
+                refusal == .total
+                ? "too many connections (limit \(limiter.limit)); try again later"
+                : "too many connections from this address (limit \(limiter.perAddressLimit)); try again later"
+            logger.warning("connection refused", metadata: ["reason": "\(message)"])
             closing = true
-            emit(.error(.busy, "too many connections (limit \(limiter.limit)); try again later"), context: context)
+            emit(.error(.busy, message), context: context)
             flushThenClose(context: context)
             return
         }
         admitted = true
-        peer = context.remoteAddress?.ipAddress ?? "?"
-        logger[metadataKey: "peer"] = "\(peer)"
         logger.debug("connection opened")
         armIdleTimer(context: context)
         context.fireChannelActive()
@@ -99,7 +126,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         endSubscription()
         if admitted {
             admitted = false
-            limiter.release()
+            limiter.release(address: peer)
         }
         logger.debug("connection closed")
         context.fireChannelInactive()

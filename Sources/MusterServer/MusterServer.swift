@@ -31,7 +31,8 @@ public final class MusterServer: Service, Sendable {
         self.registry = registry
         self.group = eventLoopGroup
         self.onListening = onListening
-        self.limiter = ConnectionLimiter(limit: configuration.maxConnections)
+        self.limiter = ConnectionLimiter(
+            limit: configuration.maxConnections, perAddressLimit: configuration.maxConnectionsPerAddress)
     }
 
     /// Every command musterd serves.

@@ -10,6 +10,9 @@ public struct ServerConfiguration: Sendable {
     public var maxLineLength: Int = 64 * 1024
     /// Connections open at once; one more gets `ERR BUSY` and is closed.
     public var maxConnections: Int = 1024
+    /// Connections open at once from one client address; one more gets `ERR BUSY` and is closed. Behind a load
+    /// balancer every client shares its address, so raise this there.
+    public var maxConnectionsPerAddress: Int = 256
     /// A connection with no complete request for this long gets `ERR TIMEOUT` and is closed.
     public var idleTimeout: TimeAmount = .seconds(300)
     /// Requests read but not yet answered on one connection before the server stops reading from it.

@@ -42,6 +42,9 @@ struct Musterd: AsyncParsableCommand {
     @Option(help: "Most client connections at once (env MUSTER_MAX_CONNECTIONS; default 1024).")
     var maxConnections: Int?
 
+    @Option(help: "Most client connections at once from one address (env MUSTER_MAX_CONNECTIONS_PER_ADDRESS; default 256).")
+    var maxConnectionsPerAddress: Int?
+
     @Option(help: "Seconds a connection may stay without a complete request (env MUSTER_IDLE_TIMEOUT; default 300).")
     var idleTimeout: Int?
 
@@ -72,6 +75,8 @@ struct Musterd: AsyncParsableCommand {
         server.host = address.host
         server.port = address.port
         server.maxConnections = try environment.positive(maxConnections, "MUSTER_MAX_CONNECTIONS", default: 1024, name: "--max-connections")
+        server.maxConnectionsPerAddress = try environment.positive(
+            maxConnectionsPerAddress, "MUSTER_MAX_CONNECTIONS_PER_ADDRESS", default: 256, name: "--max-connections-per-address")
         server.idleTimeout = .seconds(Int64(try environment.positive(idleTimeout, "MUSTER_IDLE_TIMEOUT", default: 300, name: "--idle-timeout")))
         server.maxLineLength = try environment.positive(maxLineLength, "MUSTER_MAX_LINE_LENGTH", default: 64 * 1024, name: "--max-line-length")
         let poolSize = try environment.positive(poolSize, "MUSTER_POOL_SIZE", default: 16, name: "--pool-size")

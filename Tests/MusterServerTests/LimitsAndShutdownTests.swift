@@ -36,6 +36,24 @@ import Testing
         }
     }
 
+    @Test func connectionsFromOneAddressAreLimited() async throws {
+        try await withTestServer(configure: { $0.maxConnectionsPerAddress = 2 }) { server in
+            let first = try await server.connect()
+            let second = try await server.connect()
+            #expect(try await first.send("PING").isOK && second.send("PING").isOK)
+            let third = try await server.connect()
+            let busy = try await third.readResponse()
+            #expect(busy.errorCode == "BUSY")
+            #expect(busy.errorMessage == "too many connections from this address (limit 2); try again later")
+            #expect(await third.readLine() == nil)
+            // The open ones carry on; the total is far from its limit.
+            #expect(try await first.send("PING").isOK)
+            #expect(server.server.openConnections == 2)
+            await first.close()
+            await second.close()
+        }
+    }
+
     @Test func anIdleConnectionIsTimedOut() async throws {
         // Long enough that a loaded machine still gets the first PING in; the timeout then runs from that reply.
         try await withTestServer(configure: { $0.idleTimeout = .seconds(2) }) { server in
