@@ -9,10 +9,10 @@ public enum DatabaseStartup {
     /// with `applyMigrations` false only checks that no applied file has changed.
     public static func prepare(
         pool: PGPool, migrationsDirectory: String?, applyMigrations: Bool, logger: Logger,
-        maxWait: Duration = .seconds(120)
+        maxWait: Duration = .seconds(120), onRetry: @Sendable (String) -> Void = { _ in }
     ) async throws {
         let migrator = try Migrator(directory: Migrator.locateDirectory(explicit: migrationsDirectory))
-        try await waitForDatabase(pool: pool, logger: logger, maxWait: maxWait)
+        try await waitForDatabase(pool: pool, logger: logger, maxWait: maxWait, onRetry: onRetry)
         if applyMigrations {
             let applied = try await migrator.migrate(pool, logger: logger)
             logger.info("migrations up to date", metadata: ["applied-now": "\(applied.count)", "known": "\(migrator.migrations.count)"])
@@ -26,7 +26,9 @@ public enum DatabaseStartup {
     }
 
     /// Retries `SELECT 1` with exponential backoff (0.25 s doubling to 8 s) until it works or `maxWait` passes.
-    static func waitForDatabase(pool: PGPool, logger: Logger, maxWait: Duration) async throws {
+    static func waitForDatabase(
+        pool: PGPool, logger: Logger, maxWait: Duration, onRetry: @Sendable (String) -> Void
+    ) async throws {
         let clock = ContinuousClock()
         let deadline = clock.now + maxWait
         var delay = Duration.milliseconds(250)
@@ -38,6 +40,7 @@ public enum DatabaseStartup {
                 logger.warning(
                     "database not reachable; retrying",
                     metadata: ["in": "\(delay)", "error": "\(error.message)"])
+                onRetry("the database is not reachable")
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(8))
             }

@@ -74,6 +74,7 @@ public struct BackfillService: Service {
         let delay = services.matching.backfillDelay
         let tick = min(delay / 4, .milliseconds(250))
         await cancelWhenGracefulShutdown {
+            do { try await services.readiness.waitUntilReady() } catch { return }
             while !Task.isCancelled {
                 for state in queue.takeDue(delay: delay) {
                     do {

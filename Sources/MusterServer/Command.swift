@@ -75,13 +75,15 @@ public struct ServerServices: Sendable {
     public let revocations: RevokedTokens
     /// Failed `AUTH` attempts per client address.
     public let authThrottle: AuthThrottle
+    /// Whether the database is ready; commands that need it wait for it with `ERR UNAVAILABLE`.
+    public let readiness: DatabaseReadiness
     public let logger: Logger
     /// Today's date; the registry's dates (expiry, availability) are judged against it.
     public let today: @Sendable () -> CalendarDate
 
     public init(
         pool: PGPool, tokens: TokenStore = TokenStore(), logger: Logger, matching: MatchingSettings = MatchingSettings(),
-        authThrottle: AuthThrottle = AuthThrottle(),
+        authThrottle: AuthThrottle = AuthThrottle(), readiness: DatabaseReadiness = DatabaseReadiness(ready: true),
         today: @escaping @Sendable () -> CalendarDate = { CalendarDate.today() }
     ) {
         self.pool = pool
@@ -94,6 +96,7 @@ public struct ServerServices: Sendable {
         self.matching = matching
         self.revocations = RevokedTokens()
         self.authThrottle = authThrottle
+        self.readiness = readiness
         self.logger = logger
         self.today = today
     }

@@ -274,6 +274,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 emit(ErrorMapping.reply(for: error, verb: command.name, logger: logger), context: context)
             }
         case .async(let body):
+            guard services.readiness.isReady else {
+                emit(
+                    .error(.unavailable, "database not ready: \(services.readiness.reason); musterd keeps retrying"),
+                    context: context)
+                return
+            }
             commandInFlight = true
             let promise = context.eventLoop.makePromise(of: CommandResult.self)
             // The task is bounded by this connection: it completes the promise, and graceful shutdown waits for

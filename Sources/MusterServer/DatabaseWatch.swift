@@ -18,6 +18,7 @@ public struct DatabaseWatch: Service {
     let book: OrderBook
     let events: EventHub
     let revocations: RevokedTokens
+    let readiness: DatabaseReadiness?
     let pool: PGPool
     let connection: PGConnectionConfiguration
     let logger: Logger
@@ -25,9 +26,10 @@ public struct DatabaseWatch: Service {
     let pollMilliseconds: Int32
 
     public init(
-        book: OrderBook, events: EventHub, revocations: RevokedTokens, pool: PGPool, connection: PGConnectionConfiguration,
-        logger: Logger, pollMilliseconds: Int32 = 250
+        book: OrderBook, events: EventHub, revocations: RevokedTokens, readiness: DatabaseReadiness? = nil, pool: PGPool,
+        connection: PGConnectionConfiguration, logger: Logger, pollMilliseconds: Int32 = 250
     ) {
+        self.readiness = readiness
         self.book = book
         self.events = events
         self.revocations = revocations
@@ -40,7 +42,13 @@ public struct DatabaseWatch: Service {
     public func run() async throws {
         let thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
-        await cancelWhenGracefulShutdown { await watch(on: thread) }
+        await cancelWhenGracefulShutdown {
+            // Not before the tables exist.
+            if let readiness {
+                do { try await readiness.waitUntilReady() } catch { return }
+            }
+            await watch(on: thread)
+        }
         try await thread.shutdownGracefully()
     }
 

@@ -15,18 +15,20 @@ public struct ExpiryWatch: Service {
     let offerInterval: Duration
     let today: @Sendable () -> CalendarDate
     let backfill: BackfillQueue?
+    let readiness: DatabaseReadiness?
 
     /// - Parameters:
     ///   - interval: how often credentials are re-assessed.
     ///   - offerInterval: how often overdue offers are expired (each expiry asks for a backfill round in its state).
     public init(
         pool: PGPool, interval: Duration = .seconds(3600), offerInterval: Duration = .seconds(60), logger: Logger,
-        backfill: BackfillQueue? = nil, today: @escaping @Sendable () -> CalendarDate = { CalendarDate.today() }
+        backfill: BackfillQueue? = nil, readiness: DatabaseReadiness? = nil, today: @escaping @Sendable () -> CalendarDate = { CalendarDate.today() }
     ) {
         self.pool = pool
         self.interval = interval
         self.offerInterval = offerInterval
         self.backfill = backfill
+        self.readiness = readiness
         self.logger = logger
         self.today = today
     }
@@ -50,6 +52,9 @@ public struct ExpiryWatch: Service {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
+            if let readiness {
+                do { try await readiness.waitUntilReady() } catch { return }
+            }
             var lastCredentialSweep: ContinuousClock.Instant?
             while !Task.isCancelled {
                 do {

@@ -88,37 +88,38 @@ struct Musterd: AsyncParsableCommand {
         let target = try await database.resolve(logger: logger)
         let pool = PGPool(
             configuration: PGPoolConfiguration(connection: target.connection, maxConnections: poolSize), logger: logger)
-        do {
+        // musterd listens at once; until the database is reachable, migrated and seeded, commands that need it get
+        // ERR UNAVAILABLE while this keeps retrying (a changed migration or a bad rule pack stops musterd instead).
+        let readiness = DatabaseReadiness()
+        let (migrations, orders) = (migrationsDir, loadOrders ?? environment.string("MUSTER_LOAD_ORDERS"))
+        let preparation = DatabasePreparation(readiness: readiness, logger: logger) { readiness in
             try await DatabaseStartup.prepare(
-                pool: pool, migrationsDirectory: migrationsDir, applyMigrations: !skip, logger: logger)
-        } catch {
-            await pool.close()
-            try? await target.release(logger: logger)
-            throw error
-        }
-
-        if let directory = loadOrders ?? environment.string("MUSTER_LOAD_ORDERS") {
-            do {
-                try await OrderSeeding.load(directory: directory, pool: pool, logger: logger)
-            } catch {
-                await pool.close()
-                try? await target.release(logger: logger)
-                throw error
+                pool: pool, migrationsDirectory: migrations, applyMigrations: !skip, logger: logger,
+                maxWait: .seconds(100 * 365 * 24 * 3600), onRetry: { readiness.update(reason: $0) })
+            if let orders {
+                readiness.update(reason: "storing the rule packs")
+                try await OrderSeeding.load(directory: orders, pool: pool, logger: logger)
             }
         }
 
-        let services = ServerServices(pool: pool, logger: logger, matching: matching)
-        var runnable: [any Service] = []
-        if let cluster = target.ownedCluster { runnable.append(EmbeddedClusterService(cluster: cluster, logger: logger)) }
-        runnable.append(pool)
-        runnable.append(ExpiryWatch(pool: pool, logger: logger, backfill: services.backfill))
+        let services = ServerServices(pool: pool, logger: logger, matching: matching, readiness: readiness)
+        var runnable: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let cluster = target.ownedCluster {
+            runnable.append(.init(service: EmbeddedClusterService(cluster: cluster, logger: logger)))
+        }
+        runnable.append(.init(service: pool))
+        runnable.append(.init(service: preparation, successTerminationBehavior: .ignore))
+        runnable.append(.init(service: ExpiryWatch(pool: pool, logger: logger, backfill: services.backfill, readiness: readiness)))
         runnable.append(
-            DatabaseWatch(book: services.orders, events: services.events, revocations: services.revocations, pool: pool, connection: target.connection, logger: logger))
-        runnable.append(BackfillService(services: services))
-        runnable.append(MusterServer(configuration: server, services: services))
+            .init(
+                service: DatabaseWatch(
+                    book: services.orders, events: services.events, revocations: services.revocations, readiness: readiness,
+                    pool: pool, connection: target.connection, logger: logger)))
+        runnable.append(.init(service: BackfillService(services: services)))
+        runnable.append(.init(service: MusterServer(configuration: server, services: services)))
         let group = ServiceGroup(
             configuration: .init(
-                services: runnable.map { .init(service: $0) },
+                services: runnable,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()

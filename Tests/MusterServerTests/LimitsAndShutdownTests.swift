@@ -40,7 +40,8 @@ import Testing
         try await withTestServer(configure: { $0.maxConnectionsPerAddress = 2 }) { server in
             let first = try await server.connect()
             let second = try await server.connect()
-            #expect(try await first.send("PING").isOK && second.send("PING").isOK)
+            #expect(try await first.send("PING").isOK)
+            #expect(try await second.send("PING").isOK)
             let third = try await server.connect()
             let busy = try await third.readResponse()
             #expect(busy.errorCode == "BUSY")
