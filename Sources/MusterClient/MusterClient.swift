@@ -2,6 +2,7 @@ import MusterProtocol
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// A complete reply: any `ROW` lines, then the final `OK` or `ERR` line.
 public struct Response: Sendable, Equatable, CustomStringConvertible {
@@ -51,6 +52,43 @@ public struct ClientError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
+/// TLS settings for a client.
+public struct ClientTLS: Sendable {
+    /// PEM bundle of the CAs to trust for the server's certificate; nil: the system's.
+    public var trustRootsPath: String?
+    /// The name the server's certificate must carry; nil: the host connected to (unless it is an IP address).
+    public var serverName: String?
+    /// A client certificate chain and key (PEM), for a server that requires one.
+    public var certificatePath: String?
+    public var privateKeyPath: String?
+
+    public init(trustRootsPath: String? = nil, serverName: String? = nil, certificatePath: String? = nil, privateKeyPath: String? = nil) {
+        self.trustRootsPath = trustRootsPath
+        self.serverName = serverName
+        self.certificatePath = certificatePath
+        self.privateKeyPath = privateKeyPath
+    }
+
+    static func isIPAddress(_ host: String) -> Bool {
+        (try? SocketAddress(ipAddress: host, port: 0)) != nil
+    }
+
+    func makeContext(checkingName: Bool) throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.minimumTLSVersion = .tlsv12
+        if let trustRootsPath { configuration.trustRoots = .file(trustRootsPath) }
+        if let certificatePath, let privateKeyPath {
+            configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(certificatePath).map { .certificate($0) }
+            configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: privateKeyPath, format: .pem))
+        }
+        if !checkingName {
+            // Connecting by IP address with no name to check: the chain is still verified against the trust roots.
+            configuration.certificateVerification = .noHostnameVerification
+        }
+        return try NIOSSLContext(configuration: configuration)
+    }
+}
+
 /// A client for musterd's line protocol, for `musterctl` and tests.
 ///
 /// One caller at a time: requests may be pipelined with `write` and their replies read in order with
@@ -65,18 +103,29 @@ public final class MusterClient: Sendable {
         self.inbox = inbox
     }
 
-    /// Connects to a server.
+    /// Connects to a server; with `tls`, over TLS (the server's certificate is verified).
     public static func connect(
-        host: String, port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        host: String, port: Int, tls: ClientTLS? = nil, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> MusterClient {
         let inbox = LineInbox()
         let channel: any Channel
+        let serverName = tls.flatMap { $0.serverName ?? (ClientTLS.isIPAddress(host) ? nil : host) }
+        let tlsContext: NIOSSLContext?
+        do {
+            tlsContext = try tls.map { try $0.makeContext(checkingName: serverName != nil) }
+        } catch {
+            throw ClientError("cannot set up TLS: \(error)")
+        }
         do {
             channel = try await ClientBootstrap(group: group)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .connectTimeout(.seconds(10))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let tlsContext {
+                            try channel.pipeline.syncOperations.addHandler(
+                                NIOSSLClientHandler(context: tlsContext, serverHostname: serverName))
+                        }
                         try channel.pipeline.syncOperations.addHandler(
                             ByteToMessageHandler(LineFrameDecoder(maxLineLength: 64 * 1024 * 1024)))
                         try channel.pipeline.syncOperations.addHandler(LineCollector(inbox: inbox))

@@ -4,6 +4,7 @@ import MusterProtocol
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOExtras
+import NIOSSL
 
 /// Counts open connections against the limits: in total, and per client address.
 final class ConnectionLimiter: Sendable {
@@ -148,7 +149,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        logger.debug("connection error", metadata: ["error": "\(error)"])
+        if error is NIOSSLError || error is BoringSSLError {
+            // A plain-TCP client on the TLS port, an untrusted client certificate, a failed handshake.
+            logger.notice("TLS failure; closing", metadata: ["error": "\(error)"])
+        } else {
+            logger.debug("connection error", metadata: ["error": "\(error)"])
+        }
         context.close(promise: nil)
     }
 

@@ -4,6 +4,7 @@ import MusterProtocol
 import NIOCore
 import NIOExtras
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 
 /// The musterd TCP listener as a `Service`: it binds, serves connections until graceful shutdown, then stops
@@ -52,6 +53,8 @@ public final class MusterServer: Service, Sendable {
         let registry = registry
         let limiter = limiter
         let nextConnectionID = nextConnectionID
+        // Built once, before binding: a bad certificate or key stops the start with the file named.
+        let tlsContext = try configuration.tls.map { tls throws(TLSSetupError) in try tls.makeContext() }
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -74,6 +77,9 @@ public final class MusterServer: Service, Sendable {
                         id += 1
                         return id
                     }
+                    if let tlsContext {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsContext))
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(LineFrameDecoder(maxLineLength: configuration.maxLineLength)))
                     try channel.pipeline.syncOperations.addHandler(
@@ -89,7 +95,8 @@ public final class MusterServer: Service, Sendable {
             throw ServerError("the listener has no local address")
         }
         services.logger.info(
-            "listening on \(address.ipAddress ?? configuration.host):\(address.port ?? configuration.port)")
+            "listening on \(address.ipAddress ?? configuration.host):\(address.port ?? configuration.port)",
+            metadata: ["tls": "\(configuration.tls == nil ? "off" : configuration.tls?.clientCAPath == nil ? "on" : "on, client certificates required")"])
         onListening(address)
 
         let stopped = group.next().makePromise(of: Void.self)

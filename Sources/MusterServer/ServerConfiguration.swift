@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     public var maxQueuedRequests: Int = 1024
     /// Output buffered for a client before the server stops working for it until it reads (bytes).
     public var writeBufferHighWaterMark: Int = 256 * 1024
+    /// TLS on the listener; nil serves plain TCP (fine on loopback, not across a network).
+    public var tls: ServerTLS?
 
     public init() {}
 }

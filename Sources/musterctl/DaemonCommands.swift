@@ -11,10 +11,35 @@ struct DaemonOptions: ParsableArguments {
     @Option(help: "API token (env MUSTER_TOKEN). Prefer the environment variable: arguments are visible to other users.")
     var token: String?
 
+    @Flag(help: "Speak TLS to musterd (env MUSTER_TLS=1; implied by --tls-ca).")
+    var tls = false
+
+    @Option(help: "TLS: CA bundle (PEM) to trust for musterd's certificate (env MUSTER_TLS_CA; default: the system's).")
+    var tlsCa: String?
+
+    @Option(help: "TLS: the name musterd's certificate must carry (env MUSTER_TLS_SERVER_NAME; default: the host).")
+    var tlsServerName: String?
+
+    @Option(help: "TLS: a client certificate (PEM) for a musterd that requires one (env MUSTER_TLS_CLIENT_CERTIFICATE).")
+    var tlsCertificate: String?
+
+    @Option(help: "TLS: the client certificate's key (PEM) (env MUSTER_TLS_CLIENT_KEY).")
+    var tlsKey: String?
+
+    var tlsSettings: ClientTLS? {
+        let environment = ProcessInfo.processInfo.environment
+        let ca = tlsCa ?? environment["MUSTER_TLS_CA"]
+        guard tls || ca != nil || environment["MUSTER_TLS"] == "1" else { return nil }
+        return ClientTLS(
+            trustRootsPath: ca, serverName: tlsServerName ?? environment["MUSTER_TLS_SERVER_NAME"],
+            certificatePath: tlsCertificate ?? environment["MUSTER_TLS_CLIENT_CERTIFICATE"],
+            privateKeyPath: tlsKey ?? environment["MUSTER_TLS_CLIENT_KEY"])
+    }
+
     func connect() async throws -> MusterClient {
         let text = address ?? ProcessInfo.processInfo.environment["MUSTER_ADDRESS"] ?? "127.0.0.1:7878"
         let (host, port) = try Environment.parseHostPort(text, what: "address")
-        return try await MusterClient.connect(host: host, port: port)
+        return try await MusterClient.connect(host: host, port: port, tls: tlsSettings)
     }
 
     var resolvedToken: String? {

@@ -57,6 +57,15 @@ struct Musterd: AsyncParsableCommand {
     @Option(help: "Seconds of quiet after a decline, expiry or cancellation before the state's backfill round runs (env MUSTER_BACKFILL_DELAY; default 10).")
     var backfillDelay: Int?
 
+    @Option(help: "TLS: the server's certificate chain, PEM (env MUSTER_TLS_CERTIFICATE). With --tls-key, the listener speaks only TLS.")
+    var tlsCertificate: String?
+
+    @Option(help: "TLS: the server's private key, PEM (env MUSTER_TLS_KEY).")
+    var tlsKey: String?
+
+    @Option(help: "TLS: require client certificates signed by these CAs, PEM bundle (env MUSTER_TLS_CLIENT_CA).")
+    var tlsClientCa: String?
+
     @Option(help: "trace, debug, info, notice, warning, error or critical (env MUSTER_LOG_LEVEL; default info).")
     var logLevel: String?
 
@@ -83,6 +92,19 @@ struct Musterd: AsyncParsableCommand {
         let matching = MatchingSettings(
             offerHours: try environment.positive(offerHours, "MUSTER_OFFER_HOURS", default: 12, name: "--offer-hours"),
             backfillDelay: .seconds(try environment.positive(backfillDelay, "MUSTER_BACKFILL_DELAY", default: 10, name: "--backfill-delay")))
+        let certificate = tlsCertificate ?? environment.string("MUSTER_TLS_CERTIFICATE")
+        let key = tlsKey ?? environment.string("MUSTER_TLS_KEY")
+        let clientCA = tlsClientCa ?? environment.string("MUSTER_TLS_CLIENT_CA")
+        switch (certificate, key) {
+        case let (certificate?, key?):
+            server.tls = ServerTLS(certificateChainPath: certificate, privateKeyPath: key, clientCAPath: clientCA)
+            // Fail now, before anything starts, if a file is missing or unusable.
+            do throws(TLSSetupError) { _ = try server.tls!.makeContext() } catch { throw ValidationError(error.message) }
+        case (nil, nil):
+            if clientCA != nil { throw ValidationError("--tls-client-ca needs --tls-certificate and --tls-key") }
+        default:
+            throw ValidationError("--tls-certificate and --tls-key go together")
+        }
         let skip = skipMigrations || environment.flag("MUSTER_SKIP_MIGRATIONS")
 
         let target = try await database.resolve(logger: logger)

@@ -216,6 +216,12 @@ import Testing
         let badToken = try musterctl(["token", "create", "--role", "state", "--state", "ZZ", "--name", "x"])
         #expect(badToken.status != 0)
         #expect(badToken.output.contains("\"ZZ\" is not a US state or territory code"))
+        let halfTLS = try ChildProcess.run([musterd, "--tls-key", "/nonexistent/key.pem"])
+        #expect(halfTLS.status != 0)
+        #expect(halfTLS.output.contains("--tls-certificate and --tls-key go together"), "\(halfTLS.output)")
+        let missingTLS = try ChildProcess.run([musterd, "--tls-certificate", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"])
+        #expect(missingTLS.status != 0)
+        #expect(missingTLS.output.contains("cannot read the TLS certificate chain /nonexistent/cert.pem"), "\(missingTLS.output)")
     }
 
     @Test func solveMatchesTheKnownOptimumOfEachSample() throws {
