@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Muster needs to build, run and test, if any are missing:
 # libpq (the PostgreSQL C client) and its headers, pkg-config, the PostgreSQL server programs for the embedded
-# default, and netcat for the quick start's first exchange. Swift itself must already be installed.
+# default, netcat for the quick start's first exchange, and for the tests openssl (certificates) and Debian's
+# python3-prometheus-client (a real Prometheus text-format parser). Swift itself must already be installed.
 set -euo pipefail
 
-packages=(libpq-dev pkgconf postgresql postgresql-contrib netcat-openbsd)
+packages=(libpq-dev pkgconf postgresql postgresql-contrib netcat-openbsd openssl python3-prometheus-client)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -40,6 +40,12 @@ for _ in $(seq 1 100); do
     kill -0 "$daemon" 2>/dev/null || { wait "$daemon"; exit $?; }
     sleep 0.2
 done
+# musterd listens at once; wait until its database is migrated and the orders are stored.
+for _ in $(seq 1 300); do
+    printf 'HELLO\n' | nc -q 1 "$host" "$port" 2>/dev/null | grep -q '"ready":true' && break
+    kill -0 "$daemon" 2>/dev/null || { wait "$daemon"; exit $?; }
+    sleep 0.2
+done
 
 echo
 if [ -n "$token" ]; then

@@ -77,6 +77,8 @@ public struct ServerServices: Sendable {
     public let authThrottle: AuthThrottle
     /// Whether the database is ready; commands that need it wait for it with `ERR UNAVAILABLE`.
     public let readiness: DatabaseReadiness
+    /// Counters, gauges and latency histograms (Prometheus and `STATS`).
+    public let metrics: ServerMetrics
     public let logger: Logger
     /// Today's date; the registry's dates (expiry, availability) are judged against it.
     public let today: @Sendable () -> CalendarDate
@@ -97,6 +99,7 @@ public struct ServerServices: Sendable {
         self.revocations = RevokedTokens()
         self.authThrottle = authThrottle
         self.readiness = readiness
+        self.metrics = ServerMetrics()
         self.logger = logger
         self.today = today
     }

@@ -110,12 +110,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 ? "too many connections (limit \(limiter.limit)); try again later"
                 : "too many connections from this address (limit \(limiter.perAddressLimit)); try again later"
             logger.warning("connection refused", metadata: ["reason": "\(message)"])
+            services.metrics.connectionRefused()
             closing = true
             emit(.error(.busy, message), context: context)
             flushThenClose(context: context)
             return
         }
         admitted = true
+        services.metrics.connectionOpened()
         logger.debug("connection opened")
         armIdleTimer(context: context)
         context.fireChannelActive()
@@ -128,6 +130,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         if admitted {
             admitted = false
             limiter.release(address: peer)
+            services.metrics.connectionClosed()
         }
         logger.debug("connection closed")
         context.fireChannelInactive()
@@ -241,23 +244,24 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private func dispatch(_ request: Request, context: ChannelHandlerContext) {
         guard let command = registry[request.verb] else {
-            emit(
-                .error(.unknownCommand, "unknown command \(request.verb); HELP lists the commands"),
-                context: context)
+            answer(
+                .error(.unknownCommand, "unknown command \(request.verb); HELP lists the commands"), command: "UNKNOWN",
+                started: .now, context: context)
             return
         }
+        let started = ContinuousClock.now
         if let current = identity, services.revocations.contains(current.tokenID) {
             // Revoked since this connection authenticated (by any daemon): the token is gone from here on.
             logger.notice("revoked token signed out", metadata: ["token-id": "\(current.tokenID)"])
             identity = nil
             endSubscription()
             if command.access != .anyone {
-                emit(.error(.unauthenticated, "token revoked; AUTH with a valid token"), context: context)
+                answer(.error(.unauthenticated, "token revoked; AUTH with a valid token"), command: command.name, started: started, context: context)
                 return
             }
         }
         if let denial = command.denial(for: identity) {
-            emit(.error(denial.code, denial.message), context: context)
+            answer(.error(denial.code, denial.message), command: command.name, started: started, context: context)
             return
         }
         var commandLogger = self.logger
@@ -269,21 +273,21 @@ final class ConnectionHandler: ChannelDuplexHandler {
         do {
             try command.validateShape(request)
         } catch {
-            emit(ErrorMapping.reply(for: error, verb: command.name, logger: logger), context: context)
+            answer(ErrorMapping.reply(for: error, verb: command.name, logger: logger), command: command.name, started: started, context: context)
             return
         }
         switch command.body {
         case .immediate(let body):
             do {
-                apply(try body(request, commandContext), context: context)
+                apply(try body(request, commandContext), command: command.name, started: started, context: context)
             } catch {
-                emit(ErrorMapping.reply(for: error, verb: command.name, logger: logger), context: context)
+                answer(ErrorMapping.reply(for: error, verb: command.name, logger: logger), command: command.name, started: started, context: context)
             }
         case .async(let body):
             guard services.readiness.isReady else {
-                emit(
+                answer(
                     .error(.unavailable, "database not ready: \(services.readiness.reason); musterd keeps retrying"),
-                    context: context)
+                    command: command.name, started: started, context: context)
                 return
             }
             commandInFlight = true
@@ -302,9 +306,11 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 let (handler, context) = loopBound.value
                 handler.commandInFlight = false
                 switch result {
-                case .success(let outcome): handler.apply(outcome, context: context)
+                case .success(let outcome): handler.apply(outcome, command: command.name, started: started, context: context)
                 case .failure(let error):
-                    handler.emit(ErrorMapping.reply(for: error, verb: command.name, logger: logger), context: context)
+                    handler.answer(
+                        ErrorMapping.reply(for: error, verb: command.name, logger: logger), command: command.name,
+                        started: started, context: context)
                 }
                 handler.flushIfNeeded(context: context)
                 handler.processQueue(context: context)
@@ -313,7 +319,17 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func apply(_ result: CommandResult, context: ChannelHandlerContext) {
+    /// Writes a command's reply and records it (count, outcome, latency).
+    private func answer(_ reply: Reply, command: String, started: ContinuousClock.Instant, context: ChannelHandlerContext) {
+        let outcome: String
+        if case .error(let code, _) = reply { outcome = code.rawValue } else { outcome = "ok" }
+        services.metrics.recordCommand(command, outcome: outcome, duration: ContinuousClock.now - started)
+        emit(reply, context: context)
+    }
+
+    private func apply(
+        _ result: CommandResult, command: String, started: ContinuousClock.Instant, context: ChannelHandlerContext
+    ) {
         switch result.session {
         case .keep: break
         case .authenticate(let identity):
@@ -328,7 +344,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         case .unsubscribe:
             endSubscription()
         }
-        emit(result.reply, context: context)
+        answer(result.reply, command: command, started: started, context: context)
         if result.close {
             closing = true
             flushThenClose(context: context)

@@ -106,6 +106,14 @@ enum MatchRound {
 
     /// Runs a round for `state` in one transaction, under the state's advisory lock.
     static func run(state: String, options: Options, actor: Identity?, services: ServerServices) async throws -> Outcome {
+        let started = ContinuousClock.now
+        let outcome = try await solveAndWrite(state: state, options: options, actor: actor, services: services)
+        let kind = options.explain ? "shortage" : options.dryRun ? "dry_run" : actor == nil ? "backfill" : "requested"
+        services.metrics.recordRound(state: state, kind: kind, offers: outcome.result.offers, duration: ContinuousClock.now - started)
+        return outcome
+    }
+
+    private static func solveAndWrite(state: String, options: Options, actor: Identity?, services: ServerServices) async throws -> Outcome {
         let catalog = try await services.orders.catalog(services.pool)
         let today = services.today()
         let audit = services.audit

@@ -40,7 +40,7 @@ public final class MusterServer: Service, Sendable {
     public static var standardCommands: CommandRegistry {
         CommandRegistry(
             SessionCommands.all + VolunteerCommands.all + ReportCommands.all + EligibilityCommands.all + OrderCommands.all
-                + StaffingCommands.all + EventCommands.all)
+                + StaffingCommands.all + EventCommands.all + [StatsCommand.command])
     }
 
     /// Connections open now.

@@ -10,11 +10,13 @@ enum SessionCommands {
         let version: String
         let `protocol`: Int
         let maxLineLength: Int
+        /// Whether the database is ready (false while musterd waits for it, migrates or seeds).
+        let ready: Bool
     }
 
     static let hello = Command(
         name: "HELLO", usage: "HELLO",
-        summary: "Server name, software version, protocol version and line limit.",
+        summary: "Server name, software version, protocol version, line limit, and whether the database is ready.",
         access: .anyone,
         body: .immediate { _, context in
             CommandResult(
@@ -22,7 +24,7 @@ enum SessionCommands {
                     JSONText.encode(
                         HelloPayload(
                             server: ServerInfo.name, version: ServerInfo.version, protocol: ServerInfo.protocolVersion,
-                            maxLineLength: context.maxLineLength))))
+                            maxLineLength: context.maxLineLength, ready: context.services.readiness.isReady))))
         })
 
     static let ping = Command(

@@ -78,6 +78,9 @@ extension MusterCtl {
         @Option(name: .shortAndLong, help: "How many PINGs to send.")
         var count = 1
 
+        @Flag(help: "Also fail (exit 1) unless musterd's database is ready (HELLO's \"ready\"): for health checks.")
+        var ready = false
+
         func run() async throws {
             let client = try await daemon.connect()
             let clock = ContinuousClock()
@@ -98,13 +101,23 @@ extension MusterCtl {
                 let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
                 print("PONG in \(String(format: "%.3f", Double(micros) / 1000)) ms")
             }
+            if ready {
+                let hello = try await client.send("HELLO")
+                await client.close()
+                guard hello.payload?.contains(#""ready":true"#) == true else {
+                    print("musterd answers, but its database is not ready yet")
+                    throw ExitCode(1)
+                }
+                print("database ready")
+                return
+            }
             await client.close()
         }
     }
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show the daemon's identity and, with a token, who you are to it.")
+            abstract: "Show the daemon's identity and, with a token, who you are to it; with an admin token, its figures (STATS).")
 
         @OptionGroup var daemon: DaemonOptions
         @Flag(help: "Print JSON for scripts.")
@@ -115,14 +128,18 @@ extension MusterCtl {
             let hello = try await client.send("HELLO")
             guard hello.isOK, let helloPayload = hello.payload else { throw DaemonError(hello) }
             var whoami: String?
+            var stats: String?
             if let token = daemon.resolvedToken {
                 let auth = try await client.send("AUTH \(token)")
                 guard auth.isOK else { throw DaemonError(auth) }
                 whoami = auth.payload
+                // An admin token also sees the operator's figures.
+                let answer = try await client.send("STATS")
+                if answer.isOK { stats = answer.payload }
             }
             await client.close()
             if json {
-                print("{\"server\":\(helloPayload),\"identity\":\(whoami ?? "null")}")
+                print("{\"server\":\(helloPayload),\"identity\":\(whoami ?? "null"),\"stats\":\(stats ?? "null")}")
                 return
             }
             let server = try JSONSerialization.jsonObject(with: Data(helloPayload.utf8)) as? [String: Any] ?? [:]
@@ -133,6 +150,26 @@ extension MusterCtl {
                 print("you are   \(identity["name"] ?? "?") (\(identity["role"] ?? "?")\(scope.isEmpty ? "" : " " + scope), token \(identity["tokenId"] ?? "?"))")
             } else {
                 print("you are   not authenticated (set MUSTER_TOKEN to see your role)")
+            }
+            guard let stats, let figures = try JSONSerialization.jsonObject(with: Data(stats.utf8)) as? [String: Any] else { return }
+            let database = figures["database"] as? [String: Any] ?? [:]
+            let connections = figures["connections"] as? [String: Any] ?? [:]
+            let uptime = figures["uptimeSeconds"] as? Int ?? 0
+            print("uptime    \(uptime / 86400)d \(uptime % 86400 / 3600)h \(uptime % 3600 / 60)m")
+            let ready = database["ready"] as? Bool == true
+            print("database  \(ready ? "ready" : "NOT READY: \(database["reason"] ?? "?")"); pool \(database["poolInUse"] ?? "?") in use of \(database["poolOpen"] ?? "?") open (max \(database["poolMax"] ?? "?")), \(database["poolWaiting"] ?? "?") waiting")
+            print("clients   \(connections["open"] ?? "?") open, \(connections["opened"] ?? "?") since start, \(connections["refused"] ?? "?") refused")
+            print("events    \(figures["eventSubscribers"] ?? "?") subscriber(s), \(figures["eventsPublished"] ?? "?") published; rounds \(figures["matchRounds"] ?? "?"), backfill waiting \((figures["backfillWaiting"] as? [String])?.joined(separator: " ") ?? "-")")
+            if let volunteers = figures["volunteersByStatus"] as? [String: Int] {
+                print("volunteers " + volunteers.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+            }
+            let commands = (figures["commands"] as? [String: [String: Any]] ?? [:]).sorted { $0.key < $1.key }
+            if !commands.isEmpty {
+                print(
+                    Table.render(
+                        header: ["COMMAND", "COUNT", "ERRORS", "MEAN MS"],
+                        rows: commands.map { [$0.key, cell($0.value["count"]), cell($0.value["errors"]), cell($0.value["meanMs"])] }),
+                    terminator: "")
             }
         }
     }

@@ -57,6 +57,9 @@ struct Musterd: AsyncParsableCommand {
     @Option(help: "Seconds of quiet after a decline, expiry or cancellation before the state's backfill round runs (env MUSTER_BACKFILL_DELAY; default 10).")
     var backfillDelay: Int?
 
+    @Option(help: "Prometheus metrics over HTTP at HOST:PORT/metrics, or off (env MUSTER_METRICS_LISTEN; default 127.0.0.1:7879).")
+    var metricsListen: String?
+
     @Option(help: "TLS: the server's certificate chain, PEM (env MUSTER_TLS_CERTIFICATE). With --tls-key, the listener speaks only TLS.")
     var tlsCertificate: String?
 
@@ -105,6 +108,8 @@ struct Musterd: AsyncParsableCommand {
         default:
             throw ValidationError("--tls-certificate and --tls-key go together")
         }
+        let metricsText = metricsListen ?? environment.string("MUSTER_METRICS_LISTEN") ?? "127.0.0.1:7879"
+        let metricsAddress = metricsText == "off" ? nil : try Environment.parseHostPort(metricsText, what: "metrics address")
         let skip = skipMigrations || environment.flag("MUSTER_SKIP_MIGRATIONS")
 
         let target = try await database.resolve(logger: logger)
@@ -138,6 +143,9 @@ struct Musterd: AsyncParsableCommand {
                     book: services.orders, events: services.events, revocations: services.revocations, readiness: readiness,
                     pool: pool, connection: target.connection, logger: logger)))
         runnable.append(.init(service: BackfillService(services: services)))
+        if let metricsAddress {
+            runnable.append(.init(service: MetricsServer(host: metricsAddress.host, port: metricsAddress.port, services: services)))
+        }
         runnable.append(.init(service: MusterServer(configuration: server, services: services)))
         let group = ServiceGroup(
             configuration: .init(

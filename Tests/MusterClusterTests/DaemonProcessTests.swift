@@ -33,11 +33,14 @@ import Testing
         let daemon = try ChildProcess.spawn(
             [
                 try RepositoryPaths.executable("musterd"), "--data-dir", dataDir, "--listen", "127.0.0.1:0",
-                "--migrations-dir", RepositoryPaths.migrations,
+                "--migrations-dir", RepositoryPaths.migrations, "--metrics-listen", "off",
             ] + extra, outputPath: log)
         for _ in 0..<600 {
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            if let range = text.range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
+            // Listening comes first; commands that need the database work once it is ready.
+            if text.contains("database ready; serving every command"),
+                let range = text.range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression)
+            {
                 let port = Int(text[range].split(separator: ":").last!)!
                 return (daemon, port)
             }

@@ -45,7 +45,7 @@ final class OutageLog: Sendable {
         let daemon = try ChildProcess.spawn(
             [
                 try RepositoryPaths.executable("musterd"), "--database-url", url, "--listen", "127.0.0.1:0",
-                "--migrations-dir", RepositoryPaths.migrations, "--load-orders", RepositoryPaths.root + "/Deploy/orders",
+                "--migrations-dir", RepositoryPaths.migrations, "--metrics-listen", "off", "--load-orders", RepositoryPaths.root + "/Deploy/orders",
             ], outputPath: log)
         defer { daemon.signal(SIGKILL) }
         var port = 0
@@ -60,6 +60,7 @@ final class OutageLog: Sendable {
         try #require(port > 0, "musterd should listen while the database is down")
         let client = try await MusterClient.connect(host: "127.0.0.1", port: port)
         #expect(try await client.send("PING").payload == "PONG")
+        #expect(try await client.send("HELLO").payload?.contains(#""ready":false"#) == true)
         let waiting = try await client.send("AUTH mst_anything")
         #expect(waiting.errorCode == "UNAVAILABLE")
         #expect(waiting.errorMessage == "database not ready: the database is not reachable; musterd keeps retrying", "\(waiting)")
@@ -74,6 +75,7 @@ final class OutageLog: Sendable {
             reply = try await client.send("AUTH mst_anything")
         }
         #expect(reply.errorCode == "UNAUTHENTICATED", "\(reply)")
+        #expect(try await client.send("HELLO").payload?.contains(#""ready":true"#) == true)
         let pool = PGPool(configuration: PGPoolConfiguration(connection: cluster.connection, maxConnections: 1), logger: logger)
         let token = try await pool.withConnection { connection in
             try TokenStore().create(connection, name: "late", role: .admin, state: nil, facilityID: nil).secret
@@ -85,6 +87,11 @@ final class OutageLog: Sendable {
         try await pool.shutdown()
         daemon.signal(SIGTERM)
         #expect(try daemon.wait() == 0)
+        // Token material never reaches the log: neither the good token nor the guesses.
+        let written = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(written.contains("authentication failed"))
+        #expect(!written.contains(token) && !written.contains(String(token.dropFirst(4).prefix(20))))
+        #expect(!written.contains("mst_anything"))
     }
 
     @Test func aDatabaseRestartUnderLoadFailsInFlightCommandsAndThePoolRecovers() async throws {

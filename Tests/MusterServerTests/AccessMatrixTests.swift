@@ -89,6 +89,7 @@ import Testing
                 ("OFFER.RELEASE", "OFFER.RELEASE \(offer)", Self.only([.admin, .stateA, .hospitalA])),
                 ("REQUEST.CANCEL", "REQUEST.CANCEL \(request)", Self.only([.admin, .stateA, .hospitalA])),
                 ("VOLUNTEER.WITHDRAW", "VOLUNTEER.WITHDRAW \(leaving)", Self.adminAndStateA),
+                ("STATS", "STATS", Self.only([.admin])),
                 ("EVENTS.SUBSCRIBE", "EVENTS.SUBSCRIBE", Self.authenticated),
                 ("EVENTS.UNSUBSCRIBE", "EVENTS.UNSUBSCRIBE", Self.authenticated),
                 // A wrong token signs the connection out, whoever sent it; the limit on failures is in TokenGuardTests.

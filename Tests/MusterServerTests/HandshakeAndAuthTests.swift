@@ -22,6 +22,7 @@ import Testing
             #expect(payload["server"] as? String == "musterd")
             #expect(payload["protocol"] as? Int == 1)
             #expect(payload["maxLineLength"] as? Int == 65536)
+            #expect(payload["ready"] as? Bool == true)
             #expect(try await client.send("ping").payload == "PONG")
             await client.close()
         }

@@ -58,8 +58,11 @@ public enum TestCluster {
 
     /// A pool on a fresh database.
     public static func makePool(maxConnections: Int = 4, logger: Logger = Logger(label: "muster.test")) throws -> PGPool {
+        // A generous checkout timeout: the whole suite runs in parallel on two cores, and a loaded machine is not
+        // what these pools are tested for.
         PGPool(
-            configuration: PGPoolConfiguration(connection: try makeDatabase(), maxConnections: maxConnections),
+            configuration: PGPoolConfiguration(
+                connection: try makeDatabase(), maxConnections: maxConnections, checkoutTimeout: .seconds(60)),
             logger: logger)
     }
 }

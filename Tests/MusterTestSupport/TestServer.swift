@@ -18,6 +18,8 @@ public struct TestServer: Sendable {
     public let orders: OrderBook
     /// The server's shared services (event hub, backfill queue, …).
     public let services: ServerServices
+    /// The Prometheus metrics port (HTTP, loopback).
+    public let metricsPort: Int
     let group: ServiceGroup
 
     /// A new client connection.
@@ -86,6 +88,7 @@ public func withTestServer(
             pool: pool, migrationsDirectory: RepositoryPaths.migrations, applyMigrations: true, logger: logger)
     }
     let (addresses, addressContinuation) = AsyncStream.makeStream(of: SocketAddress.self)
+    let (metricsAddresses, metricsContinuation) = AsyncStream.makeStream(of: SocketAddress.self)
     let services = ServerServices(pool: pool, logger: logger, matching: matching, authThrottle: authThrottle, today: today)
     let server = MusterServer(
         configuration: configuration, services: services,
@@ -101,6 +104,13 @@ public func withTestServer(
                     service: DatabaseWatch(
                         book: services.orders, events: services.events, revocations: services.revocations, pool: pool, connection: connection, logger: logger)),
                 .init(service: BackfillService(services: services)),
+                .init(
+                    service: MetricsServer(
+                        host: "127.0.0.1", port: 0, services: services,
+                        onListening: { address in
+                            metricsContinuation.yield(address)
+                            metricsContinuation.finish()
+                        })),
                 .init(service: server),
             ],
             logger: logger))
@@ -110,7 +120,13 @@ public func withTestServer(
         guard let address = await iterator.next(), let port = address.port else {
             throw TestSupportError("the test server did not start listening")
         }
-        let testServer = TestServer(port: port, pool: pool, server: server, orders: services.orders, services: services, group: group)
+        var metricsIterator = metricsAddresses.makeAsyncIterator()
+        guard let metricsAddress = await metricsIterator.next(), let metricsPort = metricsAddress.port else {
+            throw TestSupportError("the test server's metrics port did not start listening")
+        }
+        let testServer = TestServer(
+            port: port, pool: pool, server: server, orders: services.orders, services: services, metricsPort: metricsPort,
+            group: group)
         do {
             try await body(testServer)
         } catch {
