@@ -184,5 +184,24 @@ let package = Package(
             dependencies: ["MusterServer", "MusterClient", "MusterTestSupport", "MusterStore", "MusterCore"],
             swiftSettings: strict
         ),
+
+        // Fuzzing (issue 6): libFuzzer targets over the pure modules, built and run by Deploy/fuzz.sh with
+        // `-sanitize=fuzzer,address`. In an ordinary build they link without libFuzzer and replay the files named on
+        // their command line (a corpus directory, a crash input). FuzzDriver reaches libFuzzer's driver (weakly).
+        .target(name: "FuzzDriver"),
+        .target(name: "FuzzSupport", dependencies: ["FuzzDriver"], swiftSettings: strict),
+        .executableTarget(
+            name: "FuzzLineCodec",
+            dependencies: [
+                "FuzzSupport", "MusterProtocol",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "FuzzRequestGrammar", dependencies: ["FuzzSupport", "MusterProtocol"], swiftSettings: strict),
+        .executableTarget(name: "FuzzRegistryJSON", dependencies: ["FuzzSupport", "MusterRegistry", "MusterCore"], swiftSettings: strict),
+        .executableTarget(name: "FuzzVolunteerCSV", dependencies: ["FuzzSupport", "MusterRegistry", "MusterCore"], swiftSettings: strict),
+        .executableTarget(name: "FuzzRulePack", dependencies: ["FuzzSupport", "MusterEligibility", "MusterCore"], swiftSettings: strict),
+        .executableTarget(name: "FuzzMatchInstance", dependencies: ["FuzzSupport", "MusterMatching"], swiftSettings: strict),
     ]
 )

@@ -11,3 +11,4 @@ command -v swift >/dev/null || { echo "error: Swift is not installed (https://ww
 
 swift build --build-tests
 swift test --skip-build "$@"
+Deploy/fuzz.sh "${MUSTER_FUZZ_SECONDS:-20}"   # bounded fuzzing; MUSTER_FUZZ_SECONDS=0 or FUZZ_SKIP=1 skips it; Deploy/fuzz.sh 600 for a longer run

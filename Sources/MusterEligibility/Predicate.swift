@@ -107,7 +107,9 @@ indirect enum Predicate: Sendable {
             return vs.contains(x)
         case .within(let f, let months, let days, _):
             guard case .date(let d) = f.get(c) else { return false }
-            return d <= c.date && d >= c.date.adding(months: -months).adding(days: -days)
+            guard d <= c.date else { return false }
+            // No limit when the window reaches back before 0001-01-01 (an evaluation date early in year 1).
+            return Self.windowStart(c.date, months: months, days: days).map { d >= $0 } ?? true
         case .all(let ps): for p in ps where !p.holds(&c) { return false }; return true
         case .any(let ps): for p in ps where p.holds(&c) { return true }; return false
         case .not(let p): return !p.holds(&c)
@@ -119,6 +121,20 @@ indirect enum Predicate: Sendable {
             if case .anyLicense = self { return found } else { return !found }
         }
     }
+
+    /// The first day of a `within` window ending on `date`: `months` and then `days` earlier, or nil when that is
+    /// before 0001-01-01, the first day a `CalendarDate` holds (any evaluation date is accepted, so a window may
+    /// reach back past it; the amounts are bounded when the pack compiles).
+    static func windowStart(_ date: CalendarDate, months: Int, days: Int) -> CalendarDate? {
+        guard date.year * 12 + (date.month - 1) - months >= 12 else { return nil }
+        let shifted = date.adding(months: -months)
+        if days == 0 { return shifted }
+        let start = shifted.daysSinceEpoch - days
+        return start >= firstDayNumber ? CalendarDate(daysSinceEpoch: start) : nil
+    }
+
+    /// 0001-01-01 in days since 1970-01-01.
+    static let firstDayNumber = CalendarDate(year: 1, month: 1, day: 1)!.daysSinceEpoch
 
     /// A plain-words statement of what is required.
     var describe: String {
@@ -155,7 +171,8 @@ indirect enum Predicate: Sendable {
         case .within(let f, let months, let days, let t):
             guard case .date(let d) = f.get(c) else { return ["\(f.label) missing, within the last \(t) required"] }
             if d > c.date { return ["\(f.label) \(d) is after the evaluation date \(c.date)"] }
-            return ["\(f.label) \(d) is more than \(t) before \(c.date) (limit \(c.date.adding(months: -months).adding(days: -days)))"]
+            let limit = Self.windowStart(c.date, months: months, days: days).map(\.description) ?? "0001-01-01"
+            return ["\(f.label) \(d) is more than \(t) before \(c.date) (limit \(limit))"]
         case .all(let ps): return ps.flatMap { $0.reasons(&c) }
         case .any(let ps): return ["none of: " + ps.map { p in p.reasons(&c).joined(separator: "; ") }.joined(separator: " | ")]
         case .not(let p): return ["\(p.describe) holds, which is not allowed"]

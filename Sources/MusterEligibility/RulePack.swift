@@ -78,6 +78,10 @@ public struct PackLoadError: Error, Sendable, CustomStringConvertible {
 struct PackParser {
     let file: String
     var issues: [PackIssue] = []
+    /// Predicates compiled so far. YAML aliases repeat what they point to, so a few hundred bytes of nested aliases
+    /// can stand for billions of predicates; a pack may hold at most `maxPredicates`.
+    var predicates = 0
+    static let maxPredicates = 10_000
 
     mutating func err(_ n: Node?, _ key: String, _ msg: String) {
         let m = n?.mark
@@ -153,6 +157,13 @@ struct PackParser {
     }
 
     mutating func predicate(_ n: Node, _ key: String, inLicense: Bool) -> Predicate? {
+        predicates += 1
+        if predicates > Self.maxPredicates {
+            if predicates == Self.maxPredicates + 1 {
+                err(n, key, "more than \(Self.maxPredicates) predicates in one pack (counting each use of a YAML alias)")
+            }
+            return nil
+        }
         guard let m = n.mapping, m.count == 1, let (opName, opNode, body) = pairs(n).first else {
             err(n, key, "a predicate is a mapping with exactly one operator key"); return nil
         }
@@ -183,6 +194,9 @@ struct PackParser {
             guard let amount = int(b[unitKey], "\(k).\(unitKey)") else { return nil }
             if f.type != .date { err(b["field"], "\(k).field", "\(opName) needs a date field; \(f.name) is \(f.type)"); return nil }
             if amount < 0 { err(b[unitKey], "\(k).\(unitKey)", "must be ≥ 0"); return nil }
+            // Dates run from 0001 to 9999, so a longer window means nothing (and would overflow).
+            let most = unitKey == "years" ? 9999 : (unitKey == "months" ? 9999 * 12 : 9999 * 366)
+            if amount > most { err(b[unitKey], "\(k).\(unitKey)", "must be at most \(most)"); return nil }
             if unitKey == "days" { return .within(f, months: 0, days: amount, text: "\(amount) days") }
             let months = unitKey == "years" ? amount * 12 : amount
             return .within(f, months: months, days: 0, text: "\(amount) \(unitKey)")

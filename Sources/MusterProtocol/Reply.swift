@@ -67,22 +67,29 @@ public enum ReplyLine: Sendable, Equatable {
     case event(String)
 
     /// Parses one server line (without its terminator); nil when it is none of the above.
+    ///
+    /// Reads bytes, not Characters: a payload that starts with a combining mark joins the space before it into one
+    /// Character, so `"OK "` would not be a Character prefix of the line, nor the space after an error code a
+    /// Character of its own.
     public init?(_ line: String) {
-        func rest(after prefixLength: Int) -> String { String(line.dropFirst(prefixLength)) }
-        if line == "OK" {
+        let bytes = line.utf8
+        func rest(after prefixLength: Int) -> String { String(decoding: bytes.dropFirst(prefixLength), as: UTF8.self) }
+        if bytes.elementsEqual("OK".utf8) {
             self = .ok(nil)
-        } else if line.hasPrefix("OK ") {
+        } else if bytes.starts(with: "OK ".utf8) {
             self = .ok(rest(after: 3))
-        } else if line.hasPrefix("ROW ") {
+        } else if bytes.starts(with: "ROW ".utf8) {
             self = .row(rest(after: 4))
-        } else if line.hasPrefix("EVENT ") {
+        } else if bytes.starts(with: "EVENT ".utf8) {
             self = .event(rest(after: 6))
-        } else if line.hasPrefix("ERR ") {
-            let tail = rest(after: 4)
-            if let space = tail.firstIndex(of: " ") {
-                self = .error(code: String(tail[..<space]), message: String(tail[tail.index(after: space)...]))
+        } else if bytes.starts(with: "ERR ".utf8) {
+            let tail = bytes.dropFirst(4)
+            if let space = tail.firstIndex(of: UInt8(ascii: " ")) {
+                self = .error(
+                    code: String(decoding: tail[..<space], as: UTF8.self),
+                    message: String(decoding: tail[tail.index(after: space)...], as: UTF8.self))
             } else {
-                self = .error(code: tail, message: "")
+                self = .error(code: String(decoding: tail, as: UTF8.self), message: "")
             }
         } else {
             return nil

@@ -242,10 +242,19 @@ extension VolunteerCSV {
     }
 
     /// One CSV record: fields quoted when they hold a comma, quote or line break.
+    ///
+    /// Looks at bytes, not Characters, as `CSVReader` does: `"\r\n"` is one Character (equal to neither `"\r"` nor
+    /// `"\n"`), and so is a comma or quote followed by a combining mark.
     public static func record(_ cells: [String]) -> String {
         cells.map { cell in
-            guard cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return cell }
-            return "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+            let special: (UInt8) -> Bool = { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }
+            guard cell.utf8.contains(where: special) else { return cell }
+            var quoted = "\""
+            for scalar in cell.unicodeScalars {
+                if scalar == "\"" { quoted.unicodeScalars.append("\"") }
+                quoted.unicodeScalars.append(scalar)
+            }
+            return quoted + "\""
         }.joined(separator: ",")
     }
 }

@@ -130,6 +130,8 @@ extension VolunteerProfile {
         let code = jurisdiction.flatMap { Jurisdiction($0) }
         if let jurisdiction, code == nil { o.fail("jurisdiction", "unknown US state or territory \"\(jurisdiction)\"") }
         let type = o.string("type", required: true, maxLength: 20)
+        // Stored in capitals, which can be longer ("ß" is "SS"): the stored record must validate again.
+        if let type, type.uppercased().count > 20 { o.fail("type", "longer than 20 characters in capitals") }
         let number = o.string("number", required: true, maxLength: 40)
         let status = o.token("status", LicenseStatus.self, required: true)
         let issued = o.date("issued")
