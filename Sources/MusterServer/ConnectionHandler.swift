@@ -85,6 +85,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var droppedEvents = 0
     /// The client's IP address.
     private var peer = "?"
+    private var commandLoggers: [String: Logger] = [:]
 
     init(
         services: ServerServices, registry: CommandRegistry, configuration: ServerConfiguration,
@@ -264,9 +265,16 @@ final class ConnectionHandler: ChannelDuplexHandler {
             answer(.error(denial.code, denial.message), command: command.name, started: started, context: context)
             return
         }
-        var commandLogger = self.logger
-        commandLogger[metadataKey: "command"] = "\(command.name)"
-        let logger = commandLogger
+        // One logger per command name and connection: setting metadata re-renders it, too costly per request.
+        let logger: Logger
+        if let cached = commandLoggers[command.name] {
+            logger = cached
+        } else {
+            var commandLogger = self.logger
+            commandLogger[metadataKey: "command"] = "\(command.name)"
+            commandLoggers[command.name] = commandLogger
+            logger = commandLogger
+        }
         let commandContext = CommandContext(
             identity: identity, services: services, registry: registry, logger: logger,
             maxLineLength: configuration.maxLineLength, peer: peer)

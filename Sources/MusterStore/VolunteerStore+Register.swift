@@ -242,10 +242,11 @@ struct PeopleIndex {
         }
         let npis = keys.compactMap(\.npi)
         if !npis.isEmpty {
+            // `npi` is char(10): compared as bpchar, the index is used (as text[] every lookup scanned it whole).
             for row in try connection.query(
                 """
                 SELECT id, registering_state, npi FROM volunteers
-                WHERE npi = ANY(\(npis)::text[]) AND id <> \(excluding) AND linked_to IS NULL ORDER BY id
+                WHERE npi = ANY(\(npis)::bpchar[]) AND id <> \(excluding) AND linked_to IS NULL ORDER BY id
                 """)
             {
                 try remember(["npi", try row.decode("npi", as: String.self)], row)

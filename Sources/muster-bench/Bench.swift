@@ -5,11 +5,11 @@ import MusterEligibility
 
 /// `muster-bench`: prints throughput numbers for Muster's hot paths. Targets live here, not in unit tests.
 @main
-struct MusterBench: ParsableCommand {
+struct MusterBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "muster-bench",
         abstract: "Benchmarks that print numbers (build with -c release).",
-        subcommands: [Eligibility.self])
+        subcommands: [Eligibility.self, ProtocolBench.self, CSVFile.self])
 }
 
 /// A small deterministic generator, so runs are comparable.

@@ -57,7 +57,7 @@ import Testing
 
     @Test func anIdleConnectionIsTimedOut() async throws {
         // Long enough that a loaded machine still gets the first PING in; the timeout then runs from that reply.
-        try await withTestServer(configure: { $0.idleTimeout = .seconds(2) }) { server in
+        try await withTestServer(configure: { $0.idleTimeout = .seconds(5) }) { server in
             let client = try await server.connect()
             #expect(try await client.send("PING").payload == "PONG")
             let timeout = try await client.readResponse()
