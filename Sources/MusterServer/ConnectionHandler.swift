@@ -78,6 +78,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var needsFlush = false
     private var admitted = false
     private var idleTimer: Scheduled<Void>?
+    /// Checks, while the output is full, whether the client has stopped reading for too long.
+    private var stallCheck: RepeatedTask?
+    private var unwritableSince: NIODeadline?
     private var output: ByteBuffer
     /// This connection's event subscription, if any.
     private var subscriptionID: Int?
@@ -127,6 +130,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         idleTimer?.cancel()
         idleTimer = nil
+        stallCheck?.cancel()
+        stallCheck = nil
         endSubscription()
         if admitted {
             admitted = false
@@ -187,6 +192,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            unwritableSince = nil
+        } else if unwritableSince == nil {
+            unwritableSince = .now()
+            startStallCheck(context: context)
+        }
         if context.channel.isWritable {
             reportDroppedEvents(context: context)
             processQueue(context: context)
@@ -441,6 +452,32 @@ final class ConnectionHandler: ChannelDuplexHandler {
         droppedEvents = 0
         context.write(wrapOutboundOut(output), promise: nil)
         needsFlush = true
+    }
+
+    // MARK: - Stalled clients
+
+    /// While the output stays full, checks every second whether it has been full for `writeStallTimeout`; if so, the
+    /// client has stopped reading its replies, and is logged and disconnected.
+    private func startStallCheck(context: ChannelHandlerContext) {
+        guard stallCheck == nil, !closing else { return }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let period = TimeAmount.nanoseconds(min(configuration.writeStallTimeout.nanoseconds, 1_000_000_000))
+        stallCheck = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { task in
+            let (handler, context) = loopBound.value
+            guard let since = handler.unwritableSince, !handler.closing else {
+                task.cancel()
+                handler.stallCheck = nil
+                return
+            }
+            guard NIODeadline.now() - since >= handler.configuration.writeStallTimeout else { return }
+            task.cancel()
+            handler.stallCheck = nil
+            handler.logger.notice(
+                "closing a client that has not read its replies",
+                metadata: ["for-seconds": "\(handler.configuration.writeStallTimeout.seconds)"])
+            handler.closing = true
+            context.close(promise: nil)
+        }
     }
 
     // MARK: - Idle timeout

@@ -19,6 +19,9 @@ public struct ServerConfiguration: Sendable {
     public var maxQueuedRequests: Int = 1024
     /// Output buffered for a client before the server stops working for it until it reads (bytes).
     public var writeBufferHighWaterMark: Int = 256 * 1024
+    /// A client whose unread replies have kept the output full for this long is logged and disconnected, so a
+    /// client that sends but never reads cannot hold a connection slot for ever.
+    public var writeStallTimeout: TimeAmount = .seconds(120)
     /// TLS on the listener; nil serves plain TCP (fine on loopback, not across a network).
     public var tls: ServerTLS?
 

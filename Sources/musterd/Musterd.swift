@@ -48,6 +48,9 @@ struct Musterd: AsyncParsableCommand {
     @Option(help: "Seconds a connection may stay without a complete request (env MUSTER_IDLE_TIMEOUT; default 300).")
     var idleTimeout: Int?
 
+    @Option(help: "Seconds a client may leave its replies unread (output full) before it is disconnected (env MUSTER_STALL_TIMEOUT; default 120).")
+    var stallTimeout: Int?
+
     @Option(help: "Longest request line in bytes (env MUSTER_MAX_LINE_LENGTH; default 65536).")
     var maxLineLength: Int?
 
@@ -90,6 +93,8 @@ struct Musterd: AsyncParsableCommand {
         server.maxConnectionsPerAddress = try environment.positive(
             maxConnectionsPerAddress, "MUSTER_MAX_CONNECTIONS_PER_ADDRESS", default: 256, name: "--max-connections-per-address")
         server.idleTimeout = .seconds(Int64(try environment.positive(idleTimeout, "MUSTER_IDLE_TIMEOUT", default: 300, name: "--idle-timeout")))
+        server.writeStallTimeout = .seconds(
+            Int64(try environment.positive(stallTimeout, "MUSTER_STALL_TIMEOUT", default: 120, name: "--stall-timeout")))
         server.maxLineLength = try environment.positive(maxLineLength, "MUSTER_MAX_LINE_LENGTH", default: 64 * 1024, name: "--max-line-length")
         let poolSize = try environment.positive(poolSize, "MUSTER_POOL_SIZE", default: 16, name: "--pool-size")
         let matching = MatchingSettings(

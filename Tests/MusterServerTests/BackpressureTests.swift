@@ -69,4 +69,36 @@ import Testing
             }
         }
     }
+
+    @Test func aClientThatStopsReadingForTooLongIsDisconnected() async throws {
+        try await withTestServer(configure: { $0.writeStallTimeout = .seconds(2) }) { server in
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var small: Int32 = 16 * 1024
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(server.port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            #expect(connected == 0)
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK)
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(60)
+            while server.server.openConnections == 0, clock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(server.server.openConnections == 1)
+            // Keep sending PINGs, never reading a reply, until the server gives up on this client.
+            let chunk = Array(String(repeating: "PING\n", count: 13_000).utf8)
+            while server.server.openConnections > 0, clock.now < deadline {
+                _ = chunk.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(server.server.openConnections == 0, "a client that reads nothing is disconnected")
+            // And the daemon carries on.
+            let other = try await server.connect()
+            #expect(try await other.send("PING").payload == "PONG")
+        }
+    }
 }

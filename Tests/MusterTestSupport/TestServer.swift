@@ -80,7 +80,7 @@ public func withTestServer(
     configuration.port = 0
     configure(&configuration)
     let connection = try database ?? TestCluster.makeDatabase()
-    var poolConfiguration = PGPoolConfiguration(connection: connection, maxConnections: 4, checkoutTimeout: .seconds(2))
+    var poolConfiguration = PGPoolConfiguration(connection: connection, maxConnections: 4, checkoutTimeout: .seconds(10))
     poolConfiguration.connection.connectTimeoutSeconds = 2
     let pool = PGPool(configuration: poolConfiguration, logger: logger)
     if migrate {
