@@ -89,10 +89,25 @@ import Testing
             let deadline = clock.now + .seconds(60)
             while server.server.openConnections == 0, clock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
             #expect(server.server.openConnections == 1)
-            // Keep sending PINGs, never reading a reply, until the server gives up on this client.
+            // Send PINGs, never reading a reply, until the server stops taking them (its output is full) or 8 MiB
+            // went; then send nothing more and wait for the server to give up on this client. (Not a flood: the
+            // event loops are shared with every other test running meanwhile.)
             let chunk = Array(String(repeating: "PING\n", count: 13_000).utf8)
+            var written = 0
+            var stalledSince: ContinuousClock.Instant?
+            while written < 8 * 1024 * 1024, clock.now < deadline {
+                let sent = chunk.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if sent > 0 {
+                    written += sent
+                    stalledSince = nil
+                } else if let since = stalledSince {
+                    if clock.now - since > .seconds(1) { break }
+                } else {
+                    stalledSince = clock.now
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
             while server.server.openConnections > 0, clock.now < deadline {
-                _ = chunk.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                 try await Task.sleep(for: .milliseconds(50))
             }
             #expect(server.server.openConnections == 0, "a client that reads nothing is disconnected")
