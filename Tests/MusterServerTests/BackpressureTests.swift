@@ -10,22 +10,31 @@ import Testing
 /// read fill the socket buffers and the server's output limit, the server stops reading from it, so the client's
 /// own writes stall.
 @Suite struct BackpressureTests {
+    /// A non-blocking TCP connection to the server with a 16 KiB receive buffer, so unread replies back up quickly.
+    static func smallWindowSocket(port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestSupportError("socket() failed: \(errno)") }
+        var small: Int32 = 16 * 1024
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close(fd)
+            throw TestSupportError("connect() failed: \(errno)")
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK)
+        return fd
+    }
+
     @Test func aClientThatNeverReadsIsStoppedNotBuffered() async throws {
         try await withTestServer { server in
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            #expect(fd >= 0)
+            let fd = try Self.smallWindowSocket(port: server.port)
             defer { close(fd) }
-            var small: Int32 = 16 * 1024
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(server.port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            #expect(connected == 0)
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK)
 
             // Write PINGs without reading a single reply, until writes have stalled for 5 seconds (or 256 MiB went,
             // or a minute passed).
@@ -72,19 +81,8 @@ import Testing
 
     @Test func aClientThatStopsReadingForTooLongIsDisconnected() async throws {
         try await withTestServer(configure: { $0.writeStallTimeout = .seconds(2) }) { server in
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = try Self.smallWindowSocket(port: server.port)
             defer { close(fd) }
-            var small: Int32 = 16 * 1024
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(server.port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            #expect(connected == 0)
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK)
             let clock = ContinuousClock()
             let deadline = clock.now + .seconds(60)
             while server.server.openConnections == 0, clock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
