@@ -1,5 +1,6 @@
 import Foundation
 import MusterTestSupport
+import NIOPosix
 import Testing
 
 #if canImport(Glibc)
@@ -9,6 +10,9 @@ import Testing
 /// A client that sends but never reads cannot make the server buffer without bound: once the replies it does not
 /// read fill the socket buffers and the server's output limit, the server stops reading from it, so the client's
 /// own writes stall.
+///
+/// These clients flood the server, so each test's server runs on an event loop of its own: on the shared ones the
+/// flood would starve the servers of the tests running beside it.
 @Suite struct BackpressureTests {
     /// A non-blocking TCP connection to the server with a 16 KiB receive buffer, so unread replies back up quickly.
     static func smallWindowSocket(port: Int) throws -> Int32 {
@@ -32,7 +36,8 @@ import Testing
     }
 
     @Test func aClientThatNeverReadsIsStoppedNotBuffered() async throws {
-        try await withTestServer { server in
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        try await withTestServer(eventLoopGroup: loops) { server in
             let fd = try Self.smallWindowSocket(port: server.port)
             defer { close(fd) }
 
@@ -77,10 +82,12 @@ import Testing
                 }
             }
         }
+        try await loops.shutdownGracefully()
     }
 
     @Test func aClientThatStopsReadingForTooLongIsDisconnected() async throws {
-        try await withTestServer(configure: { $0.writeStallTimeout = .seconds(2) }) { server in
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        try await withTestServer(configure: { $0.writeStallTimeout = .seconds(2) }, eventLoopGroup: loops) { server in
             let fd = try Self.smallWindowSocket(port: server.port)
             defer { close(fd) }
             let clock = ContinuousClock()
@@ -113,5 +120,6 @@ import Testing
             let other = try await server.connect()
             #expect(try await other.send("PING").payload == "PONG")
         }
+        try await loops.shutdownGracefully()
     }
 }

@@ -70,6 +70,7 @@ public func withTestServer(
     migrate: Bool = true,
     matching: MatchingSettings = MatchingSettings(backfillDelay: .milliseconds(200)),
     authThrottle: AuthThrottle = AuthThrottle(),
+    eventLoopGroup: (any EventLoopGroup)? = nil,
     today: @escaping @Sendable () -> CalendarDate = { CalendarDate.today() },
     _ body: @Sendable (TestServer) async throws -> Void
 ) async throws {
@@ -92,6 +93,7 @@ public func withTestServer(
     let services = ServerServices(pool: pool, logger: logger, matching: matching, authThrottle: authThrottle, today: today)
     let server = MusterServer(
         configuration: configuration, services: services,
+        eventLoopGroup: eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton,
         onListening: { address in
             addressContinuation.yield(address)
             addressContinuation.finish()
