@@ -90,11 +90,17 @@ import Testing
             try blocker.executeScript("BEGIN; LOCK TABLE api_tokens IN ACCESS EXCLUSIVE MODE")
             let client = try await server.connect()
             try await client.writeRaw(Array("AUTH \(token)\nPING\n".utf8))
-            // Wait until AUTH is really in flight: its statement waits for the lock.
+            // Wait until AUTH is really in flight: its statement waits for the lock. Only AUTH's own statement counts:
+            // the daemon's watch also reads api_tokens when it (re)connects, and on a loaded machine that can be the
+            // one waiting while AUTH's bytes still sit unread in the socket, where shutdown rightly never answers them.
             var waiting = 0
             for _ in 0..<200 where waiting == 0 {
                 waiting = try blocker.query(
-                    "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                    """
+                    SELECT count(*) AS n FROM pg_stat_activity
+                    WHERE wait_event_type = 'Lock' AND datname = current_database()
+                      AND query LIKE 'UPDATE api_tokens SET last_used_at%'
+                    """
                 )[0].decode("n", as: Int.self)
                 if waiting == 0 { try await Task.sleep(for: .milliseconds(50)) }
             }
