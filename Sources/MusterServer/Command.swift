@@ -79,6 +79,10 @@ public struct ServerServices: Sendable {
     public let readiness: DatabaseReadiness
     /// Counters, gauges and latency histograms (Prometheus and `STATS`).
     public let metrics: ServerMetrics
+    /// Group commit for `VOLUNTEER.REGISTER`.
+    public let registrations: RegistrationBatcher
+    /// Batched reads of one volunteer by id.
+    public let volunteerReader: VolunteerReader
     public let logger: Logger
     /// Today's date; the registry's dates (expiry, availability) are judged against it.
     public let today: @Sendable () -> CalendarDate
@@ -90,7 +94,8 @@ public struct ServerServices: Sendable {
     ) {
         self.pool = pool
         self.tokens = tokens
-        self.volunteers = VolunteerStore()
+        let volunteers = VolunteerStore()
+        self.volunteers = volunteers
         self.audit = AuditLog()
         self.orders = OrderBook(logger: logger)
         self.events = EventHub()
@@ -99,7 +104,11 @@ public struct ServerServices: Sendable {
         self.revocations = RevokedTokens()
         self.authThrottle = authThrottle
         self.readiness = readiness
-        self.metrics = ServerMetrics()
+        let metrics = ServerMetrics()
+        self.metrics = metrics
+        self.registrations = RegistrationBatcher(
+            pool: pool, store: volunteers, batchSizes: { metrics.recordRegistrationBatch(size: $0) })
+        self.volunteerReader = VolunteerReader(pool: pool, store: volunteers)
         self.logger = logger
         self.today = today
     }

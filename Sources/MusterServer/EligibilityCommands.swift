@@ -30,11 +30,7 @@ enum EligibilityCommands {
 
     /// A stored volunteer within the caller's scope, with the facts the rules read.
     static func facts(of id: Int64, _ context: CommandContext) async throws -> (VolunteerRecord, EligibilityFacts) {
-        let scope = VolunteerCommands.scope(context)
-        let store = context.services.volunteers
-        let record = try await context.services.pool.withConnection { connection in
-            try store.get(connection, id: id, scope: scope)
-        }
+        let record = try await context.services.volunteerReader.get(id: id, scope: VolunteerCommands.scope(context))
         guard let record else { return try await VolunteerCommands.mapped(context) { throw VolunteerStoreError.notFound(id) } }
         return (record, EligibilityFacts(profile: record.profile, credentialLevel: record.credentialLevel))
     }

@@ -40,6 +40,7 @@ public final class ServerMetrics: Sendable {
     let subscribers: CoreMetrics.Gauge
     let backfillWaiting: CoreMetrics.Gauge
     let databaseReady: CoreMetrics.Gauge
+    private let registrationBatchSizes: CoreMetrics.Recorder
 
     public init() {
         let registry = PrometheusCollectorRegistry()
@@ -50,6 +51,8 @@ public final class ServerMetrics: Sendable {
             .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
             .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30),
         ]
+        // Registrations per group commit, 1 to 256.
+        factory.defaultValueHistogramBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256]
         self.registry = registry
         self.factory = factory
         connectionsOpened = CoreMetrics.Counter(label: "muster_connections_opened_total", factory: factory)
@@ -62,6 +65,12 @@ public final class ServerMetrics: Sendable {
         subscribers = CoreMetrics.Gauge(label: "muster_event_subscribers", factory: factory)
         backfillWaiting = CoreMetrics.Gauge(label: "muster_backfill_states_waiting", factory: factory)
         databaseReady = CoreMetrics.Gauge(label: "muster_database_ready", factory: factory)
+        registrationBatchSizes = CoreMetrics.Recorder(label: "muster_registration_batch_size", factory: factory)
+    }
+
+    /// One group commit of registrations ran with `size` of them.
+    func recordRegistrationBatch(size: Int) {
+        registrationBatchSizes.record(size)
     }
 
     /// One command answered: `outcome` is `ok` or the error code.

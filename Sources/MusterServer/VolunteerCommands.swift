@@ -132,9 +132,9 @@ enum VolunteerCommands {
             let today = context.services.today()
             let profile = try await mapped(context) { try VolunteerProfile.parse(json, today: today) }
             let identity = context.identity!
-            let store = context.services.volunteers
+            // Committed together with whatever else is registering at this moment (group commit).
             let result = try await mapped(context) {
-                try await context.services.pool.withTransaction { connection in try store.register(connection, profile: profile, state: state, actor: identity, today: today) }
+                try await context.services.registrations.register(profile, state: state, actor: identity)
             }
             struct Registered: Encodable {
                 let id: Int64

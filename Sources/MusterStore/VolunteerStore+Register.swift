@@ -28,6 +28,16 @@ extension VolunteerStore {
     public func registerBatch(
         _ connection: PGConnection, profiles: [VolunteerProfile], state: Jurisdiction, actor: Identity
     ) throws -> [RegistrationOutcome] {
+        try registerBatch(connection, profiles: profiles, state: state, actors: Array(repeating: actor, count: profiles.count))
+    }
+
+    /// Registers many volunteers of one state, each on behalf of its own actor (`actors[i]` registers
+    /// `profiles[i]`, and its audit row and `created_by` say so): how concurrent registrations from several
+    /// connections share one transaction and one commit.
+    public func registerBatch(
+        _ connection: PGConnection, profiles: [VolunteerProfile], state: Jurisdiction, actors: [Identity]
+    ) throws -> [RegistrationOutcome] {
+        precondition(actors.count == profiles.count, "one actor per profile")
         guard !profiles.isEmpty else { return [] }
         let keys = profiles.map { DedupKeys($0, state: state.code) }
         let allKeys = Set(keys.flatMap(\.lockKeys)).sorted()
@@ -115,7 +125,7 @@ extension VolunteerStore {
         var newIDs: [String: Int64] = [:]
         if !accepted.isEmpty {
             let rows = accepted.map { index, linkTo in
-                NewRow(profile: profiles[index], state: state.code, linkedTo: linkTo, createdBy: actor.tokenID)
+                NewRow(profile: profiles[index], state: state.code, linkedTo: linkTo, createdBy: actors[index].tokenID)
             }
             let inserted = try connection.query(
                 """
@@ -151,13 +161,16 @@ extension VolunteerStore {
                     """)
             }
             let audits = accepted.map { index, linkTo in
-                AuditRow(ref: profiles[index].ref, action: linkTo == nil ? "volunteer.register" : "volunteer.register-linked")
+                AuditRow(
+                    ref: profiles[index].ref, action: linkTo == nil ? "volunteer.register" : "volunteer.register-linked",
+                    actor_token_id: actors[index].tokenID, actor_name: actors[index].name)
             }
             try connection.query(
                 """
                 INSERT INTO audit_log (actor_token_id, actor_name, action, entity, entity_id, state, after)
-                SELECT \(actor.tokenID), \(actor.name), a.action, 'volunteer', v.id, \(state.code), v.profile
-                FROM jsonb_to_recordset(\(try PGJSON(encoding: audits))::jsonb) AS a(ref text, action text)
+                SELECT a.actor_token_id, a.actor_name, a.action, 'volunteer', v.id, \(state.code), v.profile
+                FROM jsonb_to_recordset(\(try PGJSON(encoding: audits))::jsonb) AS a(
+                    ref text, action text, actor_token_id bigint, actor_name text)
                 JOIN volunteers v ON v.registering_state = \(state.code) AND v.ref = a.ref
                 """)
         }
@@ -369,4 +382,6 @@ struct LicenseRow: Encodable {
 struct AuditRow: Encodable {
     let ref: String
     let action: String
+    let actor_token_id: Int64
+    let actor_name: String
 }

@@ -97,6 +97,19 @@ public struct VolunteerStore: Sendable {
         return try rows.first.map(Self.record)
     }
 
+    /// The volunteers with these ids, in every state, by id (ids that do not exist are absent): one statement for
+    /// many readers at once.
+    public func get(_ connection: PGConnection, ids: [Int64]) throws -> [Int64: VolunteerRecord] {
+        let rows = try connection.query(
+            "SELECT \(unescaped: Self.columns) FROM volunteers WHERE id = ANY(\(ids)::bigint[])")
+        var records: [Int64: VolunteerRecord] = [:]
+        for row in rows {
+            let record = try Self.record(row)
+            records[record.id] = record
+        }
+        return records
+    }
+
     static func record(_ row: PGRow) throws -> VolunteerRecord {
         let statusText: String = try row.decode("status")
         guard let status = VolunteerStatus(rawValue: statusText) else {

@@ -1,0 +1,57 @@
+import MusterCore
+import MusterPQ
+import MusterRegistry
+import MusterStore
+
+/// Group commit for `VOLUNTEER.REGISTER`: registrations of one state arriving at once, on any connection, share one
+/// transaction (a `Batcher` lane per state).
+///
+/// Each registration still gets its own answer, sent only after the transaction that stored it has committed, and
+/// the same rules decide it as when it is alone: `VolunteerStore.registerBatch` decides each registration in order,
+/// counting earlier ones of the batch as registered, and audits each under its own token. What is shared is the
+/// cost of a commit (a WAL flush) and of each statement's round trip, which is what limits registrations per second
+/// when each is a transaction of its own.
+///
+/// A batch that fails as a whole (the database is unreachable, a statement fails) fails every registration in it
+/// with that error; none of them was stored, and re-sending with the same `ref` is safe.
+public struct RegistrationBatcher: Sendable {
+    /// One registration's answer: its id, and whether it was created now (false when the same `ref` was stored before).
+    public typealias Outcome = (id: Int64, created: Bool)
+
+    private struct Item: Sendable {
+        let profile: VolunteerProfile
+        let actor: Identity
+    }
+
+    private let batcher: Batcher<Item, Outcome>
+
+    /// - Parameters:
+    ///   - maxInFlightPerState: batches of one state that run at once (each on its own pooled connection).
+    ///   - maxBatchSize: the most registrations one transaction takes.
+    ///   - batchSizes: told the size of every batch that runs (for metrics).
+    public init(
+        pool: PGPool, store: VolunteerStore = VolunteerStore(), maxInFlightPerState: Int = 2, maxBatchSize: Int = 256,
+        batchSizes: @escaping @Sendable (Int) -> Void = { _ in }
+    ) {
+        batcher = Batcher(maxInFlight: maxInFlightPerState, maxBatchSize: maxBatchSize) { lane, items in
+            batchSizes(items.count)
+            guard let state = Jurisdiction(lane) else { preconditionFailure("a registration lane is a state code") }
+            let profiles = items.map(\.profile)
+            let actors = items.map(\.actor)
+            let outcomes = try await pool.withTransaction { connection in
+                try store.registerBatch(connection, profiles: profiles, state: state, actors: actors)
+            }
+            return outcomes.map { outcome in outcome.mapError { $0 as any Error } }
+        }
+    }
+
+    /// Registrations waiting for a batch of their state to finish.
+    public var waiting: Int { batcher.waiting }
+
+    /// Registers one volunteer in `state` on behalf of `actor`, in one transaction with whatever else of that state
+    /// is registering now; returns once it has committed. Throws `VolunteerStoreError` for this registration's own
+    /// refusal (duplicate, ref conflict) and the transaction's error (`PGError`) when the whole batch failed.
+    public func register(_ profile: VolunteerProfile, state: Jurisdiction, actor: Identity) async throws -> Outcome {
+        try await batcher.submit(Item(profile: profile, actor: actor), lane: state.code)
+    }
+}

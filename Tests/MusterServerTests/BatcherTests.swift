@@ -1,0 +1,100 @@
+import MusterServer
+import Synchronization
+import Testing
+
+/// The batching rule on its own: a lone item runs at once; items arriving while `maxInFlight` batches run wait and
+/// go together in the next batch; lanes do not wait for each other; a failed batch fails each of its items.
+@Suite struct BatcherTests {
+    /// Holds every batch until released, and records what each batch held.
+    final class Gate: Sendable {
+        private let state = Mutex<(batches: [[Int]], open: Bool, waiters: [CheckedContinuation<Void, Never>])>(([], false, []))
+
+        func enter(_ batch: [Int]) async {
+            await withCheckedContinuation { continuation in
+                let proceed = state.withLock { state -> Bool in
+                    state.batches.append(batch)
+                    if state.open { return true }
+                    state.waiters.append(continuation)
+                    return false
+                }
+                if proceed { continuation.resume() }
+            }
+        }
+
+        func open() {
+            let waiters = state.withLock { state in
+                state.open = true
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.resume() }
+        }
+
+        var batches: [[Int]] { state.withLock { $0.batches } }
+    }
+
+    static func eventually(_ condition: () -> Bool) async throws {
+        for _ in 0..<500 where !condition() { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(condition())
+    }
+
+    @Test func itemsArrivingWhileBatchesRunGoTogetherInTheNext() async throws {
+        let gate = Gate()
+        let batcher = Batcher<Int, Int>(maxInFlight: 2, maxBatchSize: 100) { _, items in
+            await gate.enter(items)
+            return items.map { .success($0 * 10) }
+        }
+        try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+            // The first two run at once, each alone, and are held.
+            for item in 0..<2 { group.addTask { (item, try await batcher.submit(item)) } }
+            try await Self.eventually { gate.batches.count == 2 }
+            // The next eight wait for them.
+            for item in 2..<10 { group.addTask { (item, try await batcher.submit(item)) } }
+            try await Self.eventually { batcher.waiting == 8 }
+            #expect(gate.batches.count == 2)
+            gate.open()
+            var results: [Int: Int] = [:]
+            for try await (item, result) in group { results[item] = result }
+            #expect(results == Dictionary(uniqueKeysWithValues: (0..<10).map { ($0, $0 * 10) }))
+        }
+        let batches = gate.batches
+        #expect(batches.count == 3, "\(batches)")
+        #expect(batches.prefix(2).allSatisfy { $0.count == 1 })
+        #expect(batches.last?.sorted() == Array(2..<10))
+        #expect(batcher.waiting == 0)
+    }
+
+    @Test func batchesAreCappedAndLanesAreIndependent() async throws {
+        let gate = Gate()
+        let batcher = Batcher<Int, Int>(maxInFlight: 1, maxBatchSize: 3) { lane, items in
+            if lane == "held" { await gate.enter(items) }
+            return items.map { .success($0) }
+        }
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            group.addTask { try await batcher.submit(0, lane: "held") }
+            try await Self.eventually { gate.batches.count == 1 }
+            for item in 1...7 { group.addTask { try await batcher.submit(item, lane: "held") } }
+            try await Self.eventually { batcher.waiting == 7 }
+            // Another lane runs while "held" is held.
+            #expect(try await batcher.submit(42, lane: "other") == 42)
+            gate.open()
+            var seen: [Int] = []
+            for try await value in group { seen.append(value) }
+            #expect(seen.sorted() == Array(0...7))
+        }
+        #expect(gate.batches.map(\.count) == [1, 3, 3, 1])
+    }
+
+    @Test func aFailedBatchFailsEachOfItsItemsAndOnlyThose() async throws {
+        struct Refused: Error, Equatable { let item: Int }
+        struct Broken: Error {}
+        let batcher = Batcher<Int, Int>(maxInFlight: 1, maxBatchSize: 10) { _, items in
+            if items.contains(-1) { throw Broken() }
+            return items.map { $0 % 2 == 0 ? .success($0) : .failure(Refused(item: $0)) }
+        }
+        #expect(try await batcher.submit(4) == 4)
+        await #expect(throws: Refused(item: 3)) { try await batcher.submit(3) }
+        await #expect(throws: Broken.self) { try await batcher.submit(-1) }
+        #expect(try await batcher.submit(6) == 6)
+    }
+}
