@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Deploy/bench/compare.sh — musterd's protocol throughput beside reference servers, in one run on this machine.
 #
-#   1. ping:        muster-bench ping (50 connections × depth 1 and × 16) vs redis-benchmark -t ping_inline -P 1 / -P 16
+#   1. ping:        muster-bench ping (50 connections × depth 1 and × 16) against musterd and against redis-server
+#                   (the same client, so the ratio compares the servers); redis-benchmark -t ping_inline -P 1 / -P 16
+#                   is printed beside it, for redis's own client
 #   2. register:    muster-bench register (16 × 1)                      vs pgbench single-row INSERT, 16 clients
 #   3. eligibility: muster-bench eligibility (16 × 1)                   vs pgbench single-row PK SELECT, 16 clients
 #   4. import:      muster-bench import of a 100,000-row CSV            vs psql \copy of the same file
@@ -248,16 +250,21 @@ pgbench_latency() { sed -n 's/^latency average = \(.*\)$/\1/p' "$1" | tail -1; }
 redis_rps() { sed -n 's/^"PING_INLINE","\([0-9.]*\)".*/\1/p' "$1"; }
 
 log ""
-log "=== 1. ping: muster-bench vs redis-benchmark ping_inline (${CONNECTIONS_PING} connections)"
+log "=== 1. ping: muster-bench against musterd and against redis-server (${CONNECTIONS_PING} connections)"
 for depth in 1 16; do
     "${BENCH[@]}" --scenario ping --connections $CONNECTIONS_PING --depth $depth
     muster=$(last_rate)
+    # The same client, the same settings, against redis (inline PING, +PONG); no token, so no AUTH.
+    env -u MUSTER_TOKEN "$BIN/muster-bench" protocol --address "127.0.0.1:$REDIS_PORT" --duration "$DURATION" --warmup 1 \
+        --tsv "$WORK/muster.tsv" --label redis --scenario ping --connections $CONNECTIONS_PING --depth $depth
+    redis=$(last_rate)
     requests=${REDIS_REQUESTS:-$((depth == 1 ? 1000000 : 5000000))}
     redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -t ping_inline -c $CONNECTIONS_PING -P $depth -n "$requests" --csv \
         >"$WORK/redis-$depth.csv" 2>/dev/null
-    redis=$(redis_rps "$WORK/redis-$depth.csv")
-    echo "redis-benchmark ping_inline ${CONNECTIONS_PING}x$depth: $(human "$redis") ops/s | $(tail -1 "$WORK/redis-$depth.csv")"
-    result "ping ${CONNECTIONS_PING}x$depth:" "$muster" redis "$redis"
+    own=$(redis_rps "$WORK/redis-$depth.csv")
+    echo "redis-benchmark ping_inline ${CONNECTIONS_PING}x$depth (redis's own client): $(human "$own") ops/s | $(tail -1 "$WORK/redis-$depth.csv")"
+    result "ping ${CONNECTIONS_PING}x$depth:" "$muster" "redis (same client)" "$redis"
+    result "  (redis-benchmark)" "$muster" "redis-benchmark" "$own"
 done
 
 log ""

@@ -59,7 +59,7 @@ public struct CommandResult: Sendable {
 }
 
 /// The shared services a command may use.
-public struct ServerServices: Sendable {
+public final class ServerServices: Sendable {
     public let pool: PGPool
     public let tokens: TokenStore
     public let volunteers: VolunteerStore

@@ -78,6 +78,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var needsFlush = false
     private var admitted = false
     private var idleTimer: Scheduled<Void>?
+    /// Since when the connection has had nothing to do (no request queued or running); nil while it has.
+    private var idleSince: NIODeadline?
     /// Checks, while the output is full, whether the client has stopped reading for too long.
     private var stallCheck: RepeatedTask?
     private var unwritableSince: NIODeadline?
@@ -89,6 +91,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// The client's IP address.
     private var peer = "?"
     private var commandLoggers: [String: Logger] = [:]
+    /// The metrics of each command this connection has answered, so answering takes no lock.
+    private var commandInstruments: [String: ServerMetrics.CommandInstruments] = [:]
 
     init(
         services: ServerServices, registry: CommandRegistry, configuration: ServerConfiguration,
@@ -172,8 +176,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
         queue.append(unwrapInboundIn(data))
-        idleTimer?.cancel()
-        idleTimer = nil
+        // Busy: the idle timer, if it fires now, finds nothing to time out and lets itself be armed again later.
+        idleSince = nil
         processQueue(context: context)
     }
 
@@ -342,7 +346,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private func answer(_ reply: Reply, command: String, started: ContinuousClock.Instant, context: ChannelHandlerContext) {
         let outcome: String
         if case .error(let code, _) = reply { outcome = code.rawValue } else { outcome = "ok" }
-        services.metrics.recordCommand(command, outcome: outcome, duration: ContinuousClock.now - started)
+        let instruments: ServerMetrics.CommandInstruments
+        if let cached = commandInstruments[command] {
+            instruments = cached
+        } else {
+            instruments = services.metrics.instruments(for: command)
+            commandInstruments[command] = instruments
+        }
+        services.metrics.recordCommand(instruments, outcome: outcome, duration: ContinuousClock.now - started)
         emit(reply, context: context)
     }
 
@@ -372,21 +383,37 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     // MARK: - Writing
 
+    /// Appends a reply to the output. Replies are gathered and written once per read burst (or every 16 KiB, so the
+    /// channel's writability, and with it back-pressure, still follows a long run of replies).
     private func emit(_ reply: Reply, context: ChannelHandlerContext) {
-        output.clear()
         reply.write(into: &output)
-        context.write(wrapOutboundOut(output), promise: nil)
         needsFlush = true
+        if output.readableBytes >= 16 * 1024 { writeOutput(context: context) }
+    }
+
+    /// Hands the gathered output to the channel (without flushing).
+    private func writeOutput(context: ChannelHandlerContext) {
+        guard output.readableBytes > 0 else { return }
+        context.write(wrapOutboundOut(output), promise: nil)
+        output.clear()
     }
 
     private func flushIfNeeded(context: ChannelHandlerContext) {
         guard needsFlush else { return }
         needsFlush = false
-        context.flush()
+        if output.readableBytes > 0 {
+            context.write(wrapOutboundOut(output), promise: nil)
+            context.flush()
+            // Usually written by now, so the storage is ours again and is reused.
+            output.clear()
+        } else {
+            context.flush()
+        }
     }
 
     private func flushThenClose(context: ChannelHandlerContext) {
         needsFlush = false
+        writeOutput(context: context)
         idleTimer?.cancel()
         idleTimer = nil
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
@@ -436,10 +463,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 droppedEvents += 1
                 continue
             }
-            output.clear()
             Reply.writeEvent(event.payload, into: &output)
-            context.write(wrapOutboundOut(output), promise: nil)
             needsFlush = true
+            if output.readableBytes >= 16 * 1024 { writeOutput(context: context) }
         }
         flushIfNeeded(context: context)
     }
@@ -447,10 +473,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private func reportDroppedEvents(context: ChannelHandlerContext) {
         guard droppedEvents > 0, subscriptionID != nil, !closing else { return }
         logger.notice("events dropped for a client that was not reading", metadata: ["dropped": "\(droppedEvents)"])
-        output.clear()
         Reply.writeEvent(#"{"type":"overflow","dropped":\#(droppedEvents)}"#, into: &output)
         droppedEvents = 0
-        context.write(wrapOutboundOut(output), promise: nil)
         needsFlush = true
     }
 
@@ -482,13 +506,28 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     // MARK: - Idle timeout
 
+    /// Marks the connection idle from now. One timer serves many idle spells: it is scheduled only when none is,
+    /// and when it fires early (the connection was busy since) it schedules itself for the end of the current spell,
+    /// so a busy connection does not schedule a timer per request.
     private func armIdleTimer(context: ChannelHandlerContext) {
-        guard idleTimer == nil, !closing, subscriptionID == nil else { return }
+        guard !closing, subscriptionID == nil else { return }
+        let now = NIODeadline.now()
+        idleSince = now
+        if idleTimer == nil { scheduleIdleTimer(at: now + configuration.idleTimeout, context: context) }
+    }
+
+    private func scheduleIdleTimer(at deadline: NIODeadline, context: ChannelHandlerContext) {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        idleTimer = context.eventLoop.scheduleTask(in: configuration.idleTimeout) {
+        idleTimer = context.eventLoop.scheduleTask(deadline: deadline) {
             let (handler, context) = loopBound.value
             handler.idleTimer = nil
-            guard !handler.closing, !handler.commandInFlight, handler.queue.isEmpty else { return }
+            guard let since = handler.idleSince, !handler.closing, handler.subscriptionID == nil else { return }
+            let due = since + handler.configuration.idleTimeout
+            guard NIODeadline.now() >= due else {
+                handler.scheduleIdleTimer(at: due, context: context)
+                return
+            }
+            guard !handler.commandInFlight, handler.queue.isEmpty else { return }
             handler.logger.info("closing idle connection")
             handler.closing = true
             handler.emit(

@@ -4,6 +4,7 @@ import Metrics
 import MusterPQ
 import NIOConcurrencyHelpers
 import Prometheus
+import Synchronization
 
 /// The daemon's measurements, kept two ways: as swift-metrics instruments on a Prometheus registry (scraped from
 /// the metrics port), and as plain totals for `STATS`.
@@ -22,10 +23,45 @@ public final class ServerMetrics: Sendable {
         var totalMicroseconds: Int64 = 0
     }
 
+    /// One command's instruments. A connection keeps the ones it has used, so answering a command takes no lock
+    /// and builds no key: the `ok` counter, the timer and the totals are ready, and only error outcomes are looked
+    /// up (under a lock of their own).
+    final class CommandInstruments: Sendable {
+        let name: String
+        let ok: CoreMetrics.Counter
+        let timer: CoreMetrics.Timer
+        private let failures = NIOLockedValueBox([String: CoreMetrics.Counter]())
+        private let factory: PrometheusMetricsFactory
+        let count = Atomic<Int>(0)
+        let errors = Atomic<Int>(0)
+        let totalMicroseconds = Atomic<Int64>(0)
+
+        init(name: String, factory: PrometheusMetricsFactory) {
+            self.name = name
+            self.factory = factory
+            ok = CoreMetrics.Counter(label: "muster_commands_total", dimensions: [("command", name), ("outcome", "ok")], factory: factory)
+            timer = CoreMetrics.Timer(label: "muster_command_duration_seconds", dimensions: [("command", name)], factory: factory)
+        }
+
+        func failure(_ outcome: String) -> CoreMetrics.Counter {
+            failures.withLockedValue { failures in
+                if let counter = failures[outcome] { return counter }
+                let counter = CoreMetrics.Counter(
+                    label: "muster_commands_total", dimensions: [("command", name), ("outcome", outcome)], factory: factory)
+                failures[outcome] = counter
+                return counter
+            }
+        }
+
+        var totals: CommandTotals {
+            CommandTotals(
+                count: count.load(ordering: .relaxed), errors: errors.load(ordering: .relaxed),
+                totalMicroseconds: totalMicroseconds.load(ordering: .relaxed))
+        }
+    }
+
     private struct Instruments {
-        var counters: [String: CoreMetrics.Counter] = [:]
-        var timers: [String: CoreMetrics.Timer] = [:]
-        var totals: [String: CommandTotals] = [:]
+        var commands: [String: CommandInstruments] = [:]
         var rounds = 0
     }
 
@@ -73,27 +109,34 @@ public final class ServerMetrics: Sendable {
         registrationBatchSizes.record(size)
     }
 
+    /// The instruments of one command (made on first use); callers may keep them.
+    func instruments(for name: String) -> CommandInstruments {
+        instruments.withLockedValue { instruments in
+            if let existing = instruments.commands[name] { return existing }
+            let made = CommandInstruments(name: name, factory: factory)
+            instruments.commands[name] = made
+            return made
+        }
+    }
+
     /// One command answered: `outcome` is `ok` or the error code.
     func recordCommand(_ name: String, outcome: String, duration: Duration) {
-        let key = name + " " + outcome
+        recordCommand(instruments(for: name), outcome: outcome, duration: duration)
+    }
+
+    /// One command answered, with its instruments at hand (no lock unless the outcome is an error).
+    func recordCommand(_ command: CommandInstruments, outcome: String, duration: Duration) {
         let micros = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
-        let (counter, timer) = instruments.withLockedValue { instruments -> (CoreMetrics.Counter, CoreMetrics.Timer) in
-            instruments.totals[name, default: CommandTotals()].count += 1
-            if outcome != "ok" { instruments.totals[name, default: CommandTotals()].errors += 1 }
-            instruments.totals[name, default: CommandTotals()].totalMicroseconds += micros
-            let counter =
-                instruments.counters[key]
-                ?? CoreMetrics.Counter(label: "muster_commands_total", dimensions: [("command", name), ("outcome", outcome)], factory: factory)
-            instruments.counters[key] = counter
-            let timer =
-                instruments.timers[name]
-                ?? CoreMetrics.Timer(label: "muster_command_duration_seconds", dimensions: [("command", name)], factory: factory)
-            instruments.timers[name] = timer
-            return (counter, timer)
+        command.count.add(1, ordering: .relaxed)
+        command.totalMicroseconds.add(micros, ordering: .relaxed)
+        if outcome == "ok" {
+            command.ok.increment()
+        } else {
+            command.errors.add(1, ordering: .relaxed)
+            command.failure(outcome).increment()
+            if outcome == "UNAVAILABLE" || outcome == "INTERNAL" { databaseErrors.increment() }
         }
-        counter.increment()
-        timer.recordNanoseconds(micros * 1000)
-        if outcome == "UNAVAILABLE" || outcome == "INTERNAL" { databaseErrors.increment() }
+        command.timer.recordNanoseconds(micros * 1000)
     }
 
     private let connectionCounts = NIOLockedValueBox((open: 0, opened: 0, refused: 0))
@@ -173,7 +216,12 @@ public final class ServerMetrics: Sendable {
         return counts
     }
 
-    var commandTotals: [String: CommandTotals] { instruments.withLockedValue { $0.totals } }
+    var commandTotals: [String: CommandTotals] {
+        instruments.withLockedValue { $0.commands }.compactMapValues { command in
+            let totals = command.totals
+            return totals.count == 0 ? nil : totals
+        }
+    }
     var roundsRun: Int { instruments.withLockedValue { $0.rounds } }
 
     /// The registry in Prometheus text format.

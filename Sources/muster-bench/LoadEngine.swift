@@ -32,7 +32,8 @@ struct LoadResult: Sendable {
 /// read, so with pipelining it includes the time the request waited behind the others.
 ///
 /// Replies are framed by scanning for LF and looking at the first bytes of each line only: `ROW` and `EVENT` lines
-/// are not final, `OK` and `ERR` are. No strings are made except for error samples.
+/// are not final, `OK` and `ERR` are (and redis's `+…` and `-…`, for the PING reference). No strings are made except
+/// for error samples.
 enum LoadEngine {
     struct Plan: Sendable {
         var host: String
@@ -204,9 +205,10 @@ final class LoadHandler: ChannelInboundHandler {
             let length = newline - start
             let first = cumulation!.getInteger(at: start, as: UInt8.self) ?? 0
             let second = length > 1 ? cumulation!.getInteger(at: start + 1, as: UInt8.self) ?? 0 : 0
-            // OK…, ERR…; ROW… and EVENT… are not final.
-            let isOK = first == UInt8(ascii: "O") && second == UInt8(ascii: "K")
-            let isError = first == UInt8(ascii: "E") && second == UInt8(ascii: "R")
+            // OK…, ERR…; ROW… and EVENT… are not final. Redis's simple replies (+PONG, -ERR…) count too, so the
+            // same client can drive redis-server as the reference for PING.
+            let isOK = (first == UInt8(ascii: "O") && second == UInt8(ascii: "K")) || first == UInt8(ascii: "+")
+            let isError = (first == UInt8(ascii: "E") && second == UInt8(ascii: "R")) || first == UInt8(ascii: "-")
             if isOK || isError {
                 var errorText: String?
                 if isError, result.sampleErrors.count < 3 || phase == .authenticating {

@@ -84,22 +84,23 @@ import Testing
     @Test func gracefulShutdownAnswersWhatWasInFlightThenCloses() async throws {
         try await withTestServer { server in
             let token = try await server.makeToken(role: .admin)
-            // Hold a lock that AUTH needs, so its command is in flight when shutdown starts.
+            // Hold a lock that AUTH needs, so its command is in flight when shutdown starts: the token rows, locked
+            // for update. (Not the whole table: the daemon's watch reads it too, and a watch kept waiting can hold
+            // up the very AUTH this test watches for.)
             let blocker = try PGConnection.connect(server.pool.configuration.connection, logger: Logger(label: "test"))
             defer { blocker.close() }
-            try blocker.executeScript("BEGIN; LOCK TABLE api_tokens IN ACCESS EXCLUSIVE MODE")
+            try blocker.executeScript("BEGIN; SELECT id FROM api_tokens FOR UPDATE")
             let client = try await server.connect()
             try await client.writeRaw(Array("AUTH \(token)\nPING\n".utf8))
-            // Wait until AUTH is really in flight: its statement waits for the lock. Only AUTH's own statement counts:
-            // the daemon's watch also reads api_tokens when it (re)connects, and on a loaded machine that can be the
-            // one waiting while AUTH's bytes still sit unread in the socket, where shutdown rightly never answers them.
+            // Wait until AUTH is really in flight: its UPDATE waits for a row lock. (Only a writer of those rows waits
+            // for them; the daemon's own reads of api_tokens do not. pg_stat_activity's query text is no guide: for a
+            // prepared statement it may still show the connection's previous one.)
             var waiting = 0
             for _ in 0..<200 where waiting == 0 {
                 waiting = try blocker.query(
                     """
                     SELECT count(*) AS n FROM pg_stat_activity
-                    WHERE wait_event_type = 'Lock' AND datname = current_database()
-                      AND query LIKE 'UPDATE api_tokens SET last_used_at%'
+                    WHERE wait_event_type = 'Lock' AND wait_event = 'transactionid' AND datname = current_database()
                     """
                 )[0].decode("n", as: Int.self)
                 if waiting == 0 { try await Task.sleep(for: .milliseconds(50)) }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import MusterClient
 import MusterCore
@@ -75,7 +76,8 @@ public func withTestServer(
     _ body: @Sendable (TestServer) async throws -> Void
 ) async throws {
     var logger = Logger(label: "muster.test-server")
-    logger.logLevel = .warning
+    // MUSTER_TEST_LOG_LEVEL=debug (or trace, info…) shows what the in-process servers do, to chase a failing test.
+    logger.logLevel = ProcessInfo.processInfo.environment["MUSTER_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
     var configuration = ServerConfiguration()
     configuration.host = "127.0.0.1"
     configuration.port = 0
