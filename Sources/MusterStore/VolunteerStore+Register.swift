@@ -41,9 +41,9 @@ extension VolunteerStore {
         guard !profiles.isEmpty else { return [] }
         let keys = profiles.map { DedupKeys($0, state: state.code) }
         let allKeys = Set(keys.flatMap(\.lockKeys)).sorted()
-        // Plan each statement for this batch's arrays. A generic plan cached while the tables were small (say,
-        // early in a bulk import) keeps scanning them sequentially as they grow: 54 s for 100k rows, against 25 s.
-        try connection.query("SET LOCAL plan_cache_mode = force_custom_plan")
+        // Every statement below finds stored rows through an index by `= ANY(array)` (never a join on a JSON
+        // recordset, whose row estimate can turn into a scan of the state's volunteers), so the cached generic
+        // plans stay good as the table grows.
         try connection.query(
             """
             SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) AS locked
@@ -59,9 +59,10 @@ extension VolunteerStore {
         var storedByRef: [String: (id: Int64, profile: VolunteerProfile)] = [:]
         for row in try connection.query(
             """
-            SELECT v.id, v.ref, CASE WHEN v.profile = n.value THEN NULL ELSE v.profile::text END AS differing
-            FROM volunteers v JOIN jsonb_each(\(profilesByRef)::jsonb) AS n ON n.key = v.ref
-            WHERE v.registering_state = \(state.code)
+            SELECT v.id, v.ref,
+                   CASE WHEN v.profile = (\(profilesByRef)::jsonb -> v.ref) THEN NULL ELSE v.profile::text END AS differing
+            FROM volunteers v
+            WHERE v.registering_state = \(state.code) AND v.ref = ANY(\(Array(firstByRef.keys))::text[])
             """)
         {
             let ref: String = try row.decode("ref")
@@ -127,52 +128,54 @@ extension VolunteerStore {
             let rows = accepted.map { index, linkTo in
                 NewRow(profile: profiles[index], state: state.code, linkedTo: linkTo, createdBy: actors[index].tokenID)
             }
-            let inserted = try connection.query(
-                """
-                INSERT INTO volunteers (
-                    registering_state, ref, category, profession, first_name, last_name, date_of_birth, email, phone,
-                    home_state, lat, lon, npi, skills, available_from, available_to, max_travel_km, telehealth_only,
-                    profile, linked_to, created_by)
-                SELECT r.registering_state, r.ref, r.category, r.profession, r.first_name, r.last_name, r.date_of_birth,
-                       r.email, r.phone, r.home_state, r.lat, r.lon, r.npi, r.skills, r.available_from, r.available_to,
-                       r.max_travel_km, r.telehealth_only, p.value, r.linked_to, r.created_by
-                FROM jsonb_to_recordset(\(try PGJSON(encoding: rows))::jsonb) AS r(
-                    registering_state char(2), ref text, category text, profession text, first_name text, last_name text,
-                    date_of_birth date, email text, phone text, home_state char(2), lat float8, lon float8, npi char(10),
-                    skills text[], available_from date, available_to date, max_travel_km int, telehealth_only boolean,
-                    linked_to bigint, created_by bigint)
-                JOIN jsonb_each(\(profilesByRef)::jsonb) AS p ON p.key = r.ref
-                RETURNING id, ref
-                """)
-            for row in inserted { newIDs[try row.decode("ref")] = try row.decode("id") }
             let licenses = accepted.flatMap { index, _ in
                 profiles[index].licenses.enumerated().map { position, license in
                     LicenseRow(ref: profiles[index].ref, position: position, license: license)
                 }
-            }
-            if !licenses.isEmpty {
-                try connection.query(
-                    """
-                    INSERT INTO volunteer_licenses (volunteer_id, position, jurisdiction, license_type, number, status, expires)
-                    SELECT v.id, l.position, l.jurisdiction, l.license_type, l.number, l.status, l.expires
-                    FROM jsonb_to_recordset(\(try PGJSON(encoding: licenses))::jsonb) AS l(
-                        ref text, position int, jurisdiction char(2), license_type text, number text, status text, expires date)
-                    JOIN volunteers v ON v.registering_state = \(state.code) AND v.ref = l.ref
-                    """)
             }
             let audits = accepted.map { index, linkTo in
                 AuditRow(
                     ref: profiles[index].ref, action: linkTo == nil ? "volunteer.register" : "volunteer.register-linked",
                     actor_token_id: actors[index].tokenID, actor_name: actors[index].name)
             }
-            try connection.query(
+            // The volunteers, their licences and their audit rows in one statement (one round trip): the licence and
+            // audit rows find their volunteer's new id by ref among the rows just inserted.
+            let inserted = try connection.query(
                 """
-                INSERT INTO audit_log (actor_token_id, actor_name, action, entity, entity_id, state, after)
-                SELECT a.actor_token_id, a.actor_name, a.action, 'volunteer', v.id, \(state.code), v.profile
-                FROM jsonb_to_recordset(\(try PGJSON(encoding: audits))::jsonb) AS a(
-                    ref text, action text, actor_token_id bigint, actor_name text)
-                JOIN volunteers v ON v.registering_state = \(state.code) AND v.ref = a.ref
+                WITH new AS (
+                    INSERT INTO volunteers (
+                        registering_state, ref, category, profession, first_name, last_name, date_of_birth, email, phone,
+                        home_state, lat, lon, npi, skills, available_from, available_to, max_travel_km, telehealth_only,
+                        profile, linked_to, created_by)
+                    SELECT r.registering_state, r.ref, r.category, r.profession, r.first_name, r.last_name,
+                           r.date_of_birth, r.email, r.phone, r.home_state, r.lat, r.lon, r.npi, r.skills,
+                           r.available_from, r.available_to, r.max_travel_km, r.telehealth_only,
+                           \(profilesByRef)::jsonb -> r.ref, r.linked_to, r.created_by
+                    FROM jsonb_to_recordset(\(try PGJSON(encoding: rows))::jsonb) AS r(
+                        registering_state char(2), ref text, category text, profession text, first_name text,
+                        last_name text, date_of_birth date, email text, phone text, home_state char(2), lat float8,
+                        lon float8, npi char(10), skills text[], available_from date, available_to date,
+                        max_travel_km int, telehealth_only boolean, linked_to bigint, created_by bigint)
+                    RETURNING id, ref, profile
+                ),
+                licenses AS (
+                    INSERT INTO volunteer_licenses (volunteer_id, position, jurisdiction, license_type, number, status, expires)
+                    SELECT new.id, l.position, l.jurisdiction, l.license_type, l.number, l.status, l.expires
+                    FROM jsonb_to_recordset(\(try PGJSON(encoding: licenses))::jsonb) AS l(
+                        ref text, position int, jurisdiction char(2), license_type text, number text, status text,
+                        expires date)
+                    JOIN new ON new.ref = l.ref
+                ),
+                audits AS (
+                    INSERT INTO audit_log (actor_token_id, actor_name, action, entity, entity_id, state, after)
+                    SELECT a.actor_token_id, a.actor_name, a.action, 'volunteer', new.id, \(state.code), new.profile
+                    FROM jsonb_to_recordset(\(try PGJSON(encoding: audits))::jsonb) AS a(
+                        ref text, action text, actor_token_id bigint, actor_name text)
+                    JOIN new ON new.ref = a.ref
+                )
+                SELECT id, ref FROM new
                 """)
+            for row in inserted { newIDs[try row.decode("ref")] = try row.decode("id") }
         }
 
         func newID(_ index: Int) throws -> Int64 {
