@@ -81,6 +81,8 @@ public final class ServerServices: Sendable {
     public let metrics: ServerMetrics
     /// Group commit for `VOLUNTEER.REGISTER`.
     public let registrations: RegistrationBatcher
+    /// Registration events, sent after the commit.
+    public let announcer: RegistrationAnnouncer
     /// Batched reads of one volunteer by id.
     public let volunteerReader: VolunteerReader
     public let logger: Logger
@@ -106,8 +108,10 @@ public final class ServerServices: Sendable {
         self.readiness = readiness
         let metrics = ServerMetrics()
         self.metrics = metrics
+        let announcer = RegistrationAnnouncer(pool: pool, store: volunteers, logger: logger)
+        self.announcer = announcer
         self.registrations = RegistrationBatcher(
-            pool: pool, store: volunteers, batchSizes: { metrics.recordRegistrationBatch(size: $0) })
+            pool: pool, store: volunteers, announcer: announcer, batchSizes: { metrics.recordRegistrationBatch(size: $0) })
         self.volunteerReader = VolunteerReader(pool: pool, store: volunteers)
         self.logger = logger
         self.today = today

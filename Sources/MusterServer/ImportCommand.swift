@@ -87,6 +87,7 @@ enum ImportCommand {
                 }
             }
             for (position, outcome) in stored { outcomes[position] = outcome }
+            context.services.announcer.announce(stored.compactMap { $0.1.created == true ? $0.1.id : nil })
             let ordered = outcomes.compactMap { $0 }
             let totals = Totals(
                 created: ordered.filter { $0.created == true }.count, existing: ordered.filter { $0.created == false }.count,

@@ -29,9 +29,10 @@ public struct RegistrationBatcher: Sendable {
     ///   - maxInFlightPerState: batches of one state that run at once (each on its own pooled connection).
     ///   - maxBatchSize: the most registrations one transaction takes.
     ///   - batchSizes: told the size of every batch that runs (for metrics).
+    ///   - announcer: told the ids created by each committed batch, for event subscribers.
     public init(
-        pool: PGPool, store: VolunteerStore = VolunteerStore(), maxInFlightPerState: Int = 2, maxBatchSize: Int = 256,
-        batchSizes: @escaping @Sendable (Int) -> Void = { _ in }
+        pool: PGPool, store: VolunteerStore = VolunteerStore(), announcer: RegistrationAnnouncer,
+        maxInFlightPerState: Int = 2, maxBatchSize: Int = 256, batchSizes: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
         batcher = Batcher(maxInFlight: maxInFlightPerState, maxBatchSize: maxBatchSize) { lane, items in
             batchSizes(items.count)
@@ -41,6 +42,10 @@ public struct RegistrationBatcher: Sendable {
             let outcomes = try await pool.withTransaction { connection in
                 try store.registerBatch(connection, profiles: profiles, state: state, actors: actors)
             }
+            announcer.announce(outcomes.compactMap { outcome in
+                guard case .success(let stored) = outcome, stored.created else { return nil }
+                return stored.id
+            })
             return outcomes.map { outcome in outcome.mapError { $0 as any Error } }
         }
     }

@@ -41,9 +41,12 @@ extension VolunteerStore {
         guard !profiles.isEmpty else { return [] }
         let keys = profiles.map { DedupKeys($0, state: state.code) }
         let allKeys = Set(keys.flatMap(\.lockKeys)).sorted()
-        // Every statement below finds stored rows through an index by `= ANY(array)` (never a join on a JSON
-        // recordset, whose row estimate can turn into a scan of the state's volunteers), so the cached generic
-        // plans stay good as the table grows.
+        // Plan each statement for this batch's arrays. A generic plan cached while the tables were small (early in
+        // a bulk import, or on a new registry) keeps scanning them sequentially as they grow: measured at 1 to 3 ms
+        // a statement at 10k volunteers, against 0.05 ms planned afresh. Every statement below finds stored rows
+        // through an index by `= ANY(array)`, never by a join on a JSON recordset, whose row estimate can turn into
+        // a scan of the state's volunteers.
+        try connection.query("SET LOCAL plan_cache_mode = force_custom_plan")
         try connection.query(
             """
             SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) AS locked
@@ -197,6 +200,19 @@ extension VolunteerStore {
             case .duplicateInBatch(let earlier, let reason):
                 return .failure(.duplicate(existingID: try newID(earlier), state: state.code, reason: reason))
             }
+        }
+    }
+}
+
+extension VolunteerStore {
+    /// Announces newly registered volunteers to every daemon's event subscribers (`pg_notify` on `muster_events`),
+    /// in a transaction of its own: call it after the registrations have committed. The transaction writes nothing,
+    /// so it commits without waiting for a WAL flush, and holds PostgreSQL's notify lock only briefly.
+    public func announceRegistrations(_ connection: PGConnection, ids: [Int64]) throws {
+        guard !ids.isEmpty else { return }
+        try connection.transaction { connection in
+            try connection.query("SET LOCAL synchronous_commit = off")
+            try connection.query("SELECT muster_announce_registrations(\(ids)::bigint[]) AS announced")
         }
     }
 }

@@ -65,8 +65,17 @@ import Testing
                 #expect(try await nyWatch.send("EVENTS.SUBSCRIBE").isOK)
                 #expect(try await njWatch.send("EVENTS.SUBSCRIBE").isOK)
                 #expect(try await adminWatch.send("EVENTS.SUBSCRIBE offers NJ").isOK)
+                let registrationWatch = try await second.connect(role: .state, state: "NY")
+                #expect(try await registrationWatch.send("EVENTS.SUBSCRIBE volunteers").isOK)
 
                 let nurses = [try await nurse(ny, "e1"), try await nurse(ny, "e2", ["location": ["lat": 40.8, "lon": -73.95]])]
+                // Registrations are announced by the daemon after they commit (no trigger holds up their commit).
+                let announced = try await registrationWatch.waitForEvent {
+                    field($0, "type") as? String == "volunteer" && field($0, "change") as? String == "registered"
+                        && field($0, "id") as? Int == nurses[0]
+                }
+                #expect(field(announced.match, "state") as? String == "NY")
+                #expect(field(announced.match, "status") as? String == "registered")
                 let registered = try await nyWatch.waitForEvent {
                     field($0, "type") as? String == "volunteer" && field($0, "id") as? Int == nurses[1]
                         && field($0, "status") as? String == "available"
@@ -116,7 +125,7 @@ import Testing
                 _ = try await nyWatch.waitForEvent { field($0, "type") as? String == "request" && field($0, "status") as? String == "cancelled" }
                 #expect(try await hospital.send("PING").isOK)
                 #expect(hospital.takeEvents().isEmpty)
-                #expect(second.services.events.subscribers == 4)
+                #expect(second.services.events.subscribers == 5)
             }
         }
     }
