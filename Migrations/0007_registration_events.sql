@@ -8,7 +8,9 @@
 -- before (one per volunteer up to 100 at once, else one count per state). Status changes keep their trigger.
 DROP TRIGGER volunteers_event_insert ON volunteers;
 
-CREATE FUNCTION muster_announce_registrations(ids bigint[]) RETURNS integer LANGUAGE plpgsql AS $$
+-- Planned afresh at each call: a plan cached while the table was small scans it whole once it has grown.
+CREATE FUNCTION muster_announce_registrations(ids bigint[]) RETURNS integer LANGUAGE plpgsql
+SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     item record;
     announced integer := 0;
