@@ -26,21 +26,17 @@ public final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
 
     private let maxInFlight: Int
     private let maxBatchSize: Int
-    private let gather: Duration
     private let lanes = NIOLockedValueBox([String: Lane]())
     private let runBatch: Run
 
     /// - Parameters:
     ///   - maxInFlight: batches of one lane that run at once.
     ///   - maxBatchSize: the most items one batch takes.
-    ///   - gather: how long a batch that is not full waits for more items before it runs (zero: not at all). Worth
-    ///     it where each batch pays a fixed wait (a WAL flush) far longer than this.
     ///   - run: runs one batch.
-    public init(maxInFlight: Int, maxBatchSize: Int, gather: Duration = .zero, run: @escaping Run) {
+    public init(maxInFlight: Int, maxBatchSize: Int, run: @escaping Run) {
         precondition(maxInFlight >= 1 && maxBatchSize >= 1, "a batcher runs at least one batch of at least one item")
         self.maxInFlight = maxInFlight
         self.maxBatchSize = maxBatchSize
-        self.gather = gather
         self.runBatch = run
     }
 
@@ -70,15 +66,6 @@ public final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
     private func drain(lane: String, first: [Waiting]) async {
         var batch = first
         while !batch.isEmpty {
-            if gather > .zero, batch.count < maxBatchSize {
-                try? await Task.sleep(for: gather)
-                let room = maxBatchSize - batch.count
-                batch += lanes.withLockedValue { lanes -> [Waiting] in
-                    guard var state = lanes[lane] else { return [] }
-                    defer { lanes[lane] = state }
-                    return Self.take(&state, limit: room)
-                }
-            }
             await execute(batch, lane: lane)
             batch = lanes.withLockedValue { lanes -> [Waiting] in
                 var state = lanes[lane, default: Lane()]

@@ -32,10 +32,9 @@ public struct RegistrationBatcher: Sendable {
     ///   - announcer: told the ids created by each committed batch, for event subscribers.
     public init(
         pool: PGPool, store: VolunteerStore = VolunteerStore(), announcer: RegistrationAnnouncer,
-        maxInFlightPerState: Int = 2, maxBatchSize: Int = 256, gather: Duration = .zero,
-        batchSizes: @escaping @Sendable (Int) -> Void = { _ in }
+        maxInFlightPerState: Int = 2, maxBatchSize: Int = 256, batchSizes: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
-        batcher = Batcher(maxInFlight: maxInFlightPerState, maxBatchSize: maxBatchSize, gather: gather) { lane, items in
+        batcher = Batcher(maxInFlight: maxInFlightPerState, maxBatchSize: maxBatchSize) { lane, items in
             batchSizes(items.count)
             guard let state = Jurisdiction(lane) else { preconditionFailure("a registration lane is a state code") }
             let profiles = items.map(\.profile)

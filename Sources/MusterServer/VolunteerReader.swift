@@ -11,10 +11,14 @@ public struct VolunteerReader: Sendable {
     /// - Parameters:
     ///   - maxInFlight: statements that run at once (each on its own pooled connection).
     ///   - maxBatchSize: the most ids one statement reads.
-    public init(pool: PGPool, store: VolunteerStore = VolunteerStore(), maxInFlight: Int = 2, maxBatchSize: Int = 256) {
+    ///   - profiles: decoded profiles kept between reads (each used only while the stored text is unchanged).
+    public init(
+        pool: PGPool, store: VolunteerStore = VolunteerStore(), profiles: ProfileCache = ProfileCache(), maxInFlight: Int = 2,
+        maxBatchSize: Int = 256
+    ) {
         batcher = Batcher(maxInFlight: maxInFlight, maxBatchSize: maxBatchSize) { _, ids in
             let records = try await pool.withConnection { connection in
-                try store.get(connection, ids: Array(Set(ids)))
+                try store.get(connection, ids: Array(Set(ids)), profiles: profiles)
             }
             return ids.map { .success(records[$0]) }
         }

@@ -98,19 +98,23 @@ public struct VolunteerStore: Sendable {
     }
 
     /// The volunteers with these ids, in every state, by id (ids that do not exist are absent): one statement for
-    /// many readers at once.
-    public func get(_ connection: PGConnection, ids: [Int64]) throws -> [Int64: VolunteerRecord] {
+    /// many readers at once. Profiles unchanged since `profiles` decoded them are taken from it.
+    public func get(_ connection: PGConnection, ids: [Int64], profiles: ProfileCache? = nil) throws -> [Int64: VolunteerRecord] {
         let rows = try connection.query(
             "SELECT \(unescaped: Self.columns) FROM volunteers WHERE id = ANY(\(ids)::bigint[])")
         var records: [Int64: VolunteerRecord] = [:]
         for row in rows {
-            let record = try Self.record(row)
+            let record = try Self.record(row, cachedIn: profiles)
             records[record.id] = record
         }
         return records
     }
 
     static func record(_ row: PGRow) throws -> VolunteerRecord {
+        try record(row, cachedIn: nil)
+    }
+
+    static func record(_ row: PGRow, cachedIn profiles: ProfileCache?) throws -> VolunteerRecord {
         let statusText: String = try row.decode("status")
         guard let status = VolunteerStatus(rawValue: statusText) else {
             throw PGError(.decoding, message: "unknown status \(statusText)")
@@ -120,7 +124,13 @@ public struct VolunteerStore: Sendable {
             credentialLevel: try row.decode("credential_level", as: Int?.self),
             credentialValidUntil: try row.decode("credential_valid_until"), linkedTo: try row.decode("linked_to"),
             createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"),
-            profile: try decodeProfile(try row.decode("profile")))
+            profile: try profile(row, cache: profiles))
+    }
+
+    private static func profile(_ row: PGRow, cache: ProfileCache?) throws -> VolunteerProfile {
+        let text: String = try row.decode("profile")
+        guard let cache else { return try decodeProfile(text) }
+        return try cache.profile(id: try row.decode("id"), text: text, decode: decodeProfile)
     }
 
     static func decodeProfile(_ text: String) throws -> VolunteerProfile {

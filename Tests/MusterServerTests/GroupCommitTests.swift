@@ -179,5 +179,26 @@ import Testing
             for (_, client) in checkers { await client.close() }
         }
     }
+
+    @Test func aCheckAfterAnUpdateSeesTheUpdate() async throws {
+        try await withTestServer(today: { VolunteerRegistryTests.today }) { server in
+            let nj = try await server.connect(role: .state, state: "NJ")
+            let id = try Self.id(try await nj.send(Self.registration("u1")))
+            func eligible() async throws -> Bool {
+                let reply = try await nj.send("ELIGIBILITY.CHECK \(id) NJ")
+                let payload = try #require(reply.payload, "\(reply)")
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any])
+                return try #require(object["eligible"] as? Bool)
+            }
+            // An active NJ licence: eligible in NJ, read twice (the second time from decoded profiles kept).
+            #expect(try await eligible())
+            #expect(try await eligible())
+            // The licence is now New York's, not New Jersey's (no emergency order is loaded here).
+            let moved = #"{"licenses": [{"jurisdiction": "NY", "type": "RN", "number": "RN-u1", "status": "active", "expires": "2021-05-31"}]}"#
+            let updated = try await nj.send("VOLUNTEER.UPDATE \(id) \(moved)")
+            #expect(updated.isOK, "\(updated)")
+            #expect(try await eligible() == false)
+        }
+    }
 }
 
