@@ -124,6 +124,71 @@ public final class PGConnection: @unchecked Sendable {
         return try consume(result, handle: handle)
     }
 
+    /// Runs several statements in one round trip (libpq pipeline mode) and returns each one's rows, in order.
+    ///
+    /// The server runs them one after another, as if sent one by one, but the client waits for the network (and
+    /// the server for the client) once instead of once per statement. The first statement that fails is thrown;
+    /// those after it did not run. Inside a transaction, the transaction is then aborted, as with `query`; outside
+    /// one, the whole pipeline is one implicit transaction, so nothing of it stays.
+    public func pipeline(_ queries: [PGQuery]) throws -> [PGRows] {
+        assertNotOnEventLoop()
+        guard let handle else { throw PGError(.connectionLost, message: "connection is closed") }
+        guard queries.count > 1 else { return try queries.map { try query($0) } }
+        for query in queries {
+            for (index, bind) in query.binds.enumerated() where bind?.utf8.contains(0) == true {
+                throw PGError(.client, message: "parameter $\(index + 1) contains a NUL byte")
+            }
+        }
+        // Statements are prepared (once per connection) before the pipeline starts.
+        let names = try queries.map { try preparedName(for: $0.sql, paramCount: $0.binds.count, handle: handle) }
+        guard PQenterPipelineMode(handle) == 1 else { throw lostOrClientError(handle) }
+        var sent = 0
+        var failure: (any Error)?
+        for (query, name) in zip(queries, names) {
+            let accepted = withCStringArray(query.binds) { values -> Int32 in
+                if let name { return PQsendQueryPrepared(handle, name, Int32(query.binds.count), values, nil, nil, 0) }
+                return PQsendQueryParams(handle, query.sql, Int32(query.binds.count), nil, values, nil, nil, 0)
+            }
+            guard accepted == 1 else {
+                failure = lostOrClientError(handle)
+                break
+            }
+            sent += 1
+        }
+        if PQpipelineSync(handle) != 1 {
+            failure = failure ?? lostOrClientError(handle)
+        }
+        // Each statement sent has its result, then a null; the sync point ends the pipeline.
+        var results: [PGRows] = []
+        results.reserveCapacity(sent)
+        for _ in 0..<sent {
+            guard let result = PQgetResult(handle) else {
+                failure = failure ?? lostOrClientError(handle)
+                break
+            }
+            if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
+                PQclear(result)
+            } else {
+                do {
+                    results.append(try consume(result, handle: handle))
+                } catch {
+                    failure = failure ?? error
+                }
+            }
+            while let extra = PQgetResult(handle) { PQclear(extra) }
+        }
+        while let result = PQgetResult(handle) {
+            let status = PQresultStatus(result)
+            PQclear(result)
+            if status == PGRES_PIPELINE_SYNC { break }
+        }
+        if PQexitPipelineMode(handle) != 1, failure == nil {
+            failure = lostOrClientError(handle)
+        }
+        if let failure { throw failure }
+        return results
+    }
+
     /// Runs one or more statements given as plain SQL text, with no parameters (simple query protocol).
     ///
     /// For trusted SQL only: migration files and fixed maintenance statements. Never pass input into it.

@@ -46,35 +46,37 @@ extension VolunteerStore {
         // row count). They are still planned afresh for each batch: a generic plan cached while the table was
         // small (a new registry, early in a bulk import) kept scanning it whole as it grew, at 1 to 3 ms a
         // statement by 10k volunteers, against 0.05 ms. The insert, which scans no table, keeps its cached plan.
-        try connection.query("SET LOCAL plan_cache_mode = force_custom_plan")
-        try connection.query(
-            """
-            SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) AS locked
-            FROM (SELECT k FROM unnest(\(allKeys)::text[]) AS k ORDER BY k) AS keys
-            """)
-
         // What is stored already: the same refs, and records of the same people. Stored registrations are compared
         // with the new ones in the database (jsonb equality), and only differing ones are read back, for the message.
         var firstByRef: [String: VolunteerProfile] = [:]
         for profile in profiles where firstByRef[profile.ref] == nil { firstByRef[profile.ref] = profile }
         // Each registration is encoded once, here, and the statements below take it from this object by ref.
         let profilesByRef = try PGJSON(encoding: firstByRef)
+        let lookups = PeopleIndex.lookups(keys: keys)
+        // The locks first, then every read, in one round trip (the server still runs them in this order).
+        let results = try connection.pipeline(
+            [
+                "SET LOCAL plan_cache_mode = force_custom_plan",
+                """
+                SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) AS locked
+                FROM (SELECT k FROM unnest(\(allKeys)::text[]) AS k ORDER BY k) AS keys
+                """,
+                """
+                SELECT v.id, v.ref,
+                       CASE WHEN v.profile = (\(profilesByRef)::jsonb -> v.ref) THEN NULL ELSE v.profile::text END AS differing
+                FROM volunteers v
+                WHERE v.registering_state = \(state.code) AND v.ref = ANY(\(Array(firstByRef.keys))::text[])
+                """,
+            ] + lookups.map(\.query))
         var storedByRef: [String: (id: Int64, profile: VolunteerProfile)] = [:]
-        for row in try connection.query(
-            """
-            SELECT v.id, v.ref,
-                   CASE WHEN v.profile = (\(profilesByRef)::jsonb -> v.ref) THEN NULL ELSE v.profile::text END AS differing
-            FROM volunteers v
-            WHERE v.registering_state = \(state.code) AND v.ref = ANY(\(Array(firstByRef.keys))::text[])
-            """)
-        {
+        for row in results[2] {
             let ref: String = try row.decode("ref")
             let differing: String? = try row.decode("differing")
             guard let first = firstByRef[ref] else { continue }
             storedByRef[ref] = (try row.decode("id"), try differing.map(Self.decodeProfile) ?? first)
         }
         var people = PeopleIndex()
-        try people.load(connection, keys: keys)
+        for (lookup, rows) in zip(lookups, results.dropFirst(3)) { try people.remember(lookup.kind, rows) }
 
         // Decide each profile in order; profiles accepted earlier in the batch count as registered.
         enum Decision {
@@ -143,8 +145,9 @@ extension VolunteerStore {
             }
             // The volunteers, their licences and their audit rows in one statement (one round trip): the licence and
             // audit rows find their volunteer's new id by ref among the rows just inserted.
-            try connection.query("SET LOCAL plan_cache_mode = auto")
-            let inserted = try connection.query(
+            let inserted = try connection.pipeline([
+                "SET LOCAL plan_cache_mode = auto",
+                
                 """
                 WITH new AS (
                     INSERT INTO volunteers (
@@ -178,7 +181,8 @@ extension VolunteerStore {
                     JOIN new ON new.ref = a.ref
                 )
                 SELECT id, ref FROM new
-                """)
+                """,
+            ])[1]
             for row in inserted { newIDs[try row.decode("ref")] = try row.decode("id") }
         }
 
@@ -267,60 +271,85 @@ struct PeopleIndex {
     private var stored: [DedupKeys.Key: (Int64, String)] = [:]
     private var pending: [DedupKeys.Key: Int] = [:]
 
+    /// One look-up of stored records by a kind of key.
+    struct Lookup {
+        enum Kind { case npi, license, person }
+        let kind: Kind
+        let query: PGQuery
+    }
+
     /// Reads the records that share a key with any of `keys`, leaving out `excluding` (a record being updated) and
     /// records linked to another (the first record of a person stands for all).
     mutating func load(_ connection: PGConnection, keys: [DedupKeys], excluding: Int64 = 0) throws {
-        func remember(_ key: DedupKeys.Key, _ row: PGRow) throws {
-            if stored[key] == nil { stored[key] = (try row.decode("id"), try row.decode("registering_state")) }
+        for lookup in Self.lookups(keys: keys, excluding: excluding) {
+            try remember(lookup.kind, try connection.query(lookup.query))
         }
+    }
+
+    /// The statements that read the records sharing a key with any of `keys` (at most one per kind of key), for
+    /// `remember` to take in; `load` runs them one by one, a batch sends them in one round trip.
+    static func lookups(keys: [DedupKeys], excluding: Int64 = 0) -> [Lookup] {
+        var lookups: [Lookup] = []
         let npis = keys.compactMap(\.npi)
         if !npis.isEmpty {
             // `npi` is char(10): compared as bpchar, the index is used (as text[] every lookup scanned it whole).
-            for row in try connection.query(
-                """
-                SELECT id, registering_state, npi FROM volunteers
-                WHERE npi = ANY(\(npis)::bpchar[]) AND id <> \(excluding) AND linked_to IS NULL ORDER BY id
-                """)
-            {
-                try remember(["npi", try row.decode("npi", as: String.self)], row)
-            }
+            lookups.append(
+                Lookup(
+                    kind: .npi,
+                    query: """
+                        SELECT id, registering_state, npi FROM volunteers
+                        WHERE npi = ANY(\(npis)::bpchar[]) AND id <> \(excluding) AND linked_to IS NULL ORDER BY id
+                        """))
         }
         let licenses = keys.flatMap(\.licenses)
         if !licenses.isEmpty {
-            for row in try connection.query(
-                """
-                SELECT DISTINCT found.id, found.registering_state, u.j AS jurisdiction, u.n AS number
-                FROM unnest(\(licenses.map(\.jurisdiction))::text[], \(licenses.map(\.number))::text[]) AS u(j, n)
-                CROSS JOIN LATERAL (
-                    SELECT v.id, v.registering_state
-                    FROM volunteer_licenses l JOIN volunteers v ON v.id = l.volunteer_id
-                    WHERE l.jurisdiction = u.j::char(2) AND upper(l.number) = u.n
-                      AND v.id <> \(excluding) AND v.linked_to IS NULL
-                ) AS found
-                ORDER BY found.id
-                """)
-            {
-                try remember(["license", try row.decode("jurisdiction", as: String.self), try row.decode("number", as: String.self)], row)
-            }
+            lookups.append(
+                Lookup(
+                    kind: .license,
+                    query: """
+                        SELECT DISTINCT found.id, found.registering_state, u.j AS jurisdiction, u.n AS number
+                        FROM unnest(\(licenses.map(\.jurisdiction))::text[], \(licenses.map(\.number))::text[]) AS u(j, n)
+                        CROSS JOIN LATERAL (
+                            SELECT v.id, v.registering_state
+                            FROM volunteer_licenses l JOIN volunteers v ON v.id = l.volunteer_id
+                            WHERE l.jurisdiction = u.j::char(2) AND upper(l.number) = u.n
+                              AND v.id <> \(excluding) AND v.linked_to IS NULL
+                        ) AS found
+                        ORDER BY found.id
+                        """))
         }
         let people = keys.compactMap(\.person)
         if !people.isEmpty {
-            for row in try connection.query(
-                """
-                SELECT DISTINCT found.id, found.registering_state, u.l AS last, u.f AS first, u.d AS date_of_birth
-                FROM unnest(\(people.map(\.last))::text[], \(people.map(\.first))::text[], \(people.map(\.dateOfBirth))::date[])
-                     AS u(l, f, d)
-                CROSS JOIN LATERAL (
-                    SELECT v.id, v.registering_state FROM volunteers v
-                    WHERE lower(v.last_name) = u.l AND lower(v.first_name) = u.f AND v.date_of_birth = u.d
-                      AND v.id <> \(excluding) AND v.linked_to IS NULL
-                ) AS found
-                ORDER BY found.id
-                """)
-            {
+            lookups.append(
+                Lookup(
+                    kind: .person,
+                    query: """
+                        SELECT DISTINCT found.id, found.registering_state, u.l AS last, u.f AS first, u.d AS date_of_birth
+                        FROM unnest(\(people.map(\.last))::text[], \(people.map(\.first))::text[], \(people.map(\.dateOfBirth))::date[])
+                             AS u(l, f, d)
+                        CROSS JOIN LATERAL (
+                            SELECT v.id, v.registering_state FROM volunteers v
+                            WHERE lower(v.last_name) = u.l AND lower(v.first_name) = u.f AND v.date_of_birth = u.d
+                              AND v.id <> \(excluding) AND v.linked_to IS NULL
+                        ) AS found
+                        ORDER BY found.id
+                        """))
+        }
+        return lookups
+    }
+
+    /// Takes in the rows of one look-up: the first record found for each key (rows come in id order).
+    mutating func remember(_ kind: Lookup.Kind, _ rows: PGRows) throws {
+        for row in rows {
+            let key: DedupKeys.Key
+            switch kind {
+            case .npi: key = ["npi", try row.decode("npi", as: String.self)]
+            case .license: key = ["license", try row.decode("jurisdiction", as: String.self), try row.decode("number", as: String.self)]
+            case .person:
                 let dateOfBirth: CalendarDate = try row.decode("date_of_birth")
-                try remember(["person", try row.decode("last", as: String.self), try row.decode("first", as: String.self), dateOfBirth.description], row)
+                key = ["person", try row.decode("last", as: String.self), try row.decode("first", as: String.self), dateOfBirth.description]
             }
+            if stored[key] == nil { stored[key] = (try row.decode("id"), try row.decode("registering_state")) }
         }
     }
 
