@@ -45,6 +45,11 @@ public final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
         lanes.withLockedValue { lanes in lanes.values.reduce(0) { $0 + $1.waiting.count } }
     }
 
+    /// Batches running now, over every lane.
+    public var running: Int {
+        lanes.withLockedValue { lanes in lanes.values.reduce(0) { $0 + $1.running } }
+    }
+
     /// Submits one item to `lane` and returns its result once its batch has run.
     public func submit(_ input: Input, lane: String = "") async throws -> Output {
         try await withCheckedThrowingContinuation { continuation in

@@ -12,8 +12,10 @@ import MusterStore
 /// cost of a commit (a WAL flush) and of each statement's round trip, which is what limits registrations per second
 /// when each is a transaction of its own.
 ///
-/// A batch that fails as a whole (the database is unreachable, a statement fails) fails every registration in it
-/// with that error; none of them was stored, and re-sending with the same `ref` is safe.
+/// A batch the database refuses for its content (a constraint that validation did not foresee) is decided again one
+/// registration at a time, so only the offending one fails. A batch that fails because the database is unreachable
+/// fails every registration in it with that error; none of them was stored, and re-sending with the same `ref` is
+/// safe.
 public struct RegistrationBatcher: Sendable {
     /// One registration's answer: its id, and whether it was created now (false when the same `ref` was stored before).
     public typealias Outcome = (id: Int64, created: Bool)
@@ -37,21 +39,52 @@ public struct RegistrationBatcher: Sendable {
         batcher = Batcher(maxInFlight: maxInFlightPerState, maxBatchSize: maxBatchSize) { lane, items in
             batchSizes(items.count)
             guard let state = Jurisdiction(lane) else { preconditionFailure("a registration lane is a state code") }
-            let profiles = items.map(\.profile)
-            let actors = items.map(\.actor)
-            let outcomes = try await pool.withTransaction { connection in
-                try store.registerBatch(connection, profiles: profiles, state: state, actors: actors)
+            let outcomes: [Result<Outcome, any Error>]
+            do {
+                outcomes = try await Self.register(items, state: state, pool: pool, store: store)
+            } catch let error as PGError where items.count > 1 && Self.isAboutTheData(error) {
+                // The database refused something in the batch that validation let through. That registration alone
+                // must fail, not everyone who happened to commit with it: decide each one in its own transaction.
+                var alone: [Result<Outcome, any Error>] = []
+                for item in items {
+                    do {
+                        alone += try await Self.register([item], state: state, pool: pool, store: store)
+                    } catch {
+                        alone.append(.failure(error))
+                    }
+                }
+                outcomes = alone
             }
             announcer.announce(outcomes.compactMap { outcome in
                 guard case .success(let stored) = outcome, stored.created else { return nil }
                 return stored.id
             })
-            return outcomes.map { outcome in outcome.mapError { $0 as any Error } }
+            return outcomes
         }
+    }
+
+    private static func register(
+        _ items: [Item], state: Jurisdiction, pool: PGPool, store: VolunteerStore
+    ) async throws -> [Result<Outcome, any Error>] {
+        let profiles = items.map(\.profile)
+        let actors = items.map(\.actor)
+        let outcomes = try await pool.withTransaction { connection in
+            try store.registerBatch(connection, profiles: profiles, state: state, actors: actors)
+        }
+        return outcomes.map { outcome in outcome.mapError { $0 as any Error } }
+    }
+
+    /// Whether a batch's failure may come from one registration's content (a constraint, a value the database
+    /// refuses), rather than from the database being unreachable or busy, which retrying one by one cannot help.
+    private static func isAboutTheData(_ error: PGError) -> Bool {
+        !error.isUnavailable && error.kind != .queryCanceled
     }
 
     /// Registrations waiting for a batch of their state to finish.
     public var waiting: Int { batcher.waiting }
+
+    /// Batches running now.
+    public var running: Int { batcher.running }
 
     /// Registers one volunteer in `state` on behalf of `actor`, in one transaction with whatever else of that state
     /// is registering now; returns once it has committed. Throws `VolunteerStoreError` for this registration's own

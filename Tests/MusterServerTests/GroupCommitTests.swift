@@ -138,6 +138,53 @@ import Testing
         }
     }
 
+    @Test func aRegistrationTheDatabaseRefusesFailsAloneNotTheOthersOfItsBatch() async throws {
+        try await withTestServer(today: { VolunteerRegistryTests.today }) { server in
+            // A rule validation does not know, standing in for any constraint it might miss.
+            _ = try await server.pool.query("ALTER TABLE volunteers ADD CONSTRAINT test_no_poison CHECK (ref <> 'poison')")
+            let token = try await server.makeToken(role: .state, state: "NY")
+            var clients: [MusterClient] = []
+            for _ in 0..<8 {
+                let client = try await server.connect()
+                #expect(try await client.send("AUTH \(token)").isOK)
+                clients.append(client)
+            }
+            let blocker = try PGConnection.connect(server.pool.configuration.connection, logger: Logger(label: "test"))
+            defer { blocker.close() }
+            try blocker.executeScript("BEGIN; LOCK TABLE volunteers IN SHARE MODE")
+            let replies = Replies()
+            let refs = ["first", "second", "a", "b", "poison", "c", "d", "e"]
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                func send(_ index: Int) {
+                    let client = clients[index]
+                    let ref = refs[index]
+                    group.addTask {
+                        let reply = try await client.send(Self.registration(ref))
+                        replies.value.withLock { $0[ref] = reply }
+                    }
+                }
+                // Two batches of one wait for the lock, so the other six, poison among them, queue for the next.
+                send(0)
+                send(1)
+                for _ in 0..<400 where server.services.registrations.running < 2 { try await Task.sleep(for: .milliseconds(25)) }
+                #expect(server.services.registrations.running == 2)
+                for index in 2..<8 { send(index) }
+                for _ in 0..<400 where server.services.registrations.waiting < 6 { try await Task.sleep(for: .milliseconds(25)) }
+                #expect(server.services.registrations.waiting == 6)
+                try blocker.executeScript("COMMIT")
+                try await group.waitForAll()
+            }
+            let answered = replies.value.withLock { $0 }
+            #expect(answered["poison"]?.errorCode == "INTERNAL", "\(String(describing: answered["poison"]))")
+            for ref in refs where ref != "poison" {
+                #expect(answered[ref]?.isOK == true, "\(ref): \(String(describing: answered[ref]))")
+            }
+            let stored = try await server.pool.query("SELECT ref FROM volunteers ORDER BY ref").map { try $0.decode("ref", as: String.self) }
+            #expect(stored == refs.filter { $0 != "poison" }.sorted())
+            for client in clients { await client.close() }
+        }
+    }
+
     @Test func concurrentEligibilityChecksEachGetTheirOwnVolunteerWithinScope() async throws {
         try await withTestServer(today: { VolunteerRegistryTests.today }) { server in
             let ny = try await server.connect(role: .state, state: "NY")
