@@ -74,15 +74,35 @@ enum ImportCommand {
             }
             let identity = context.identity!
             let store = context.services.volunteers
-            let batch = valid
-            let stored = try await context.services.pool.withTransaction { connection -> [(Int, RowOutcome)] in
-                let results = try store.registerBatch(connection, profiles: batch.map(\.profile), state: state, actor: identity)
-                return zip(batch, results).map { row, result in
-                    switch result {
-                    case .success(let registered):
-                        return (row.position, RowOutcome(line: row.line, id: registered.id, created: registered.created, errors: []))
-                    case .failure(let refusal):
-                        return (row.position, RowOutcome(line: row.line, errors: [problem(refusal)]))
+            let pool = context.services.pool
+            @Sendable func register(_ rows: [(position: Int, line: Int, profile: VolunteerProfile)]) async throws -> [(Int, RowOutcome)] {
+                try await pool.withTransaction { connection -> [(Int, RowOutcome)] in
+                    let results = try store.registerBatch(connection, profiles: rows.map(\.profile), state: state, actor: identity)
+                    return zip(rows, results).map { row, result in
+                        switch result {
+                        case .success(let registered):
+                            return (row.position, RowOutcome(line: row.line, id: registered.id, created: registered.created, errors: []))
+                        case .failure(let refusal):
+                            return (row.position, RowOutcome(line: row.line, errors: [problem(refusal)]))
+                        }
+                    }
+                }
+            }
+            var stored: [(Int, RowOutcome)]
+            do {
+                stored = try await register(valid)
+            } catch let error as PGError where valid.count > 1 && error.mayBeOneRegistrationsFault {
+                // The database refused something validation let through. Only that row may fail: the rows are
+                // decided again in order, each in a transaction of its own.
+                stored = []
+                for row in valid {
+                    do {
+                        stored += try await register([row])
+                    } catch let error as PGError where error.mayBeOneRegistrationsFault {
+                        let reply = ErrorMapping.reply(for: error, verb: "VOLUNTEER.IMPORT", logger: context.logger)
+                        let message: String
+                        if case .error(_, let text) = reply { message = text } else { message = "refused by the database" }
+                        stored.append((row.position, RowOutcome(line: row.line, errors: [Problem(field: "row", rule: message)])))
                     }
                 }
             }

@@ -42,7 +42,7 @@ public struct RegistrationBatcher: Sendable {
             let outcomes: [Result<Outcome, any Error>]
             do {
                 outcomes = try await Self.register(items, state: state, pool: pool, store: store)
-            } catch let error as PGError where items.count > 1 && Self.isAboutTheData(error) {
+            } catch let error as PGError where items.count > 1 && error.mayBeOneRegistrationsFault {
                 // The database refused something in the batch that validation let through. That registration alone
                 // must fail, not everyone who happened to commit with it: decide each one in its own transaction.
                 var alone: [Result<Outcome, any Error>] = []
@@ -74,11 +74,6 @@ public struct RegistrationBatcher: Sendable {
         return outcomes.map { outcome in outcome.mapError { $0 as any Error } }
     }
 
-    /// Whether a batch's failure may come from one registration's content (a constraint, a value the database
-    /// refuses), rather than from the database being unreachable or busy, which retrying one by one cannot help.
-    private static func isAboutTheData(_ error: PGError) -> Bool {
-        !error.isUnavailable && error.kind != .queryCanceled
-    }
 
     /// Registrations waiting for a batch of their state to finish.
     public var waiting: Int { batcher.waiting }
@@ -91,5 +86,13 @@ public struct RegistrationBatcher: Sendable {
     /// refusal (duplicate, ref conflict) and the transaction's error (`PGError`) when the whole batch failed.
     public func register(_ profile: VolunteerProfile, state: Jurisdiction, actor: Identity) async throws -> Outcome {
         try await batcher.submit(Item(profile: profile, actor: actor), lane: state.code)
+    }
+}
+
+extension PGError {
+    /// Whether a batch's failure may come from one registration's content (a constraint, a value the database
+    /// refuses), rather than from the database being unreachable or too slow, which retrying one by one cannot help.
+    var mayBeOneRegistrationsFault: Bool {
+        !isUnavailable && kind != .queryCanceled
     }
 }

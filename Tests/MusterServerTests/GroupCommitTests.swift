@@ -185,6 +185,29 @@ import Testing
         }
     }
 
+    @Test func anImportRowTheDatabaseRefusesFailsAloneNotItsBatch() async throws {
+        try await withTestServer(today: { VolunteerRegistryTests.today }) { server in
+            _ = try await server.pool.query("ALTER TABLE volunteers ADD CONSTRAINT test_no_poison CHECK (ref <> 'poison')")
+            let ny = try await server.connect(role: .state, state: "NY")
+            let refs = ["r1", "r2", "poison", "r3"]
+            let rows = refs.enumerated().map { index, ref in
+                #"{"line":\#(index + 2),"registration":\#(VolunteerRegistryTests.registration(ref))}"#
+            }
+            let reply = try await ny.send(#"VOLUNTEER.IMPORT {"rows":[\#(rows.joined(separator: ","))]}"#)
+            #expect(reply.isOK, "\(reply)")
+            let outcomes = try reply.rows.map { row in
+                try #require(try JSONSerialization.jsonObject(with: Data(row.utf8)) as? [String: Any])
+            }
+            #expect(outcomes.map { $0["line"] as? Int } == [2, 3, 4, 5])
+            #expect(outcomes.map { $0["created"] as? Bool } == [true, true, nil, true])
+            let problem = (outcomes[2]["errors"] as? [[String: Any]])?.first
+            #expect(problem?["field"] as? String == "row")
+            #expect((problem?["rule"] as? String)?.hasPrefix("internal error ") == true, "\(String(describing: problem))")
+            let stored = try await server.pool.query("SELECT ref FROM volunteers ORDER BY ref").map { try $0.decode("ref", as: String.self) }
+            #expect(stored == ["r1", "r2", "r3"])
+        }
+    }
+
     @Test func concurrentEligibilityChecksEachGetTheirOwnVolunteerWithinScope() async throws {
         try await withTestServer(today: { VolunteerRegistryTests.today }) { server in
             let ny = try await server.connect(role: .state, state: "NY")
