@@ -10,21 +10,7 @@
 import FuzzSupport
 import MusterMatching
 
-func json(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case _ where scalar.value < 0x20:
-            let hex = String(scalar.value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
-}
-
+func json(_ text: String) -> String { FuzzJSON.quoted(text) }
 func json(_ list: [String]) -> String { "[" + list.map(json).joined(separator: ",") + "]" }
 
 func document(_ instance: MatchInstance) -> String {

@@ -30,7 +30,7 @@ func write(_ value: JSONValue, into out: inout String) {
         // Swift prints the shortest text that reads back exactly; keep it a non-integer literal.
         let text = String(number)
         out += text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) ? text : text + ".0"
-    case .string(let text): writeString(text, into: &out)
+    case .string(let text): out += FuzzJSON.quoted(text)
     case .array(let items):
         out += "["
         for (index, item) in items.enumerated() {
@@ -42,27 +42,12 @@ func write(_ value: JSONValue, into out: inout String) {
         out += "{"
         for (index, key) in members.keys.sorted().enumerated() {
             if index > 0 { out += "," }
-            writeString(key, into: &out)
+            out += FuzzJSON.quoted(key)
             out += ":"
             write(members[key]!, into: &out)
         }
         out += "}"
     }
-}
-
-func writeString(_ text: String, into out: inout String) {
-    out += "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case _ where scalar.value < 0x20:
-            let hex = String(scalar.value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    out += "\""
 }
 
 func canonical(_ value: JSONValue) -> String {

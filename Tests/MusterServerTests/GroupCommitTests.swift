@@ -20,6 +20,31 @@ import Testing
         return "VOLUNTEER.REGISTER " + VolunteerRegistryTests.registration(ref, extra)
     }
 
+    /// `count` connections authenticated with one NY state token.
+    static func connectionsSharingOneToken(_ server: TestServer, count: Int) async throws -> [MusterClient] {
+        let token = try await server.makeToken(role: .state, state: "NY")
+        var clients: [MusterClient] = []
+        for _ in 0..<count {
+            let client = try await server.connect()
+            #expect(try await client.send("AUTH \(token)").isOK)
+            clients.append(client)
+        }
+        return clients
+    }
+
+    /// A connection holding the volunteers table until it commits, so registrations wait inside their
+    /// transactions.
+    static func holdVolunteers(_ server: TestServer) throws -> PGConnection {
+        let blocker = try PGConnection.connect(server.pool.configuration.connection, logger: Logger(label: "test"))
+        try blocker.executeScript("BEGIN; LOCK TABLE volunteers IN SHARE MODE")
+        return blocker
+    }
+
+    /// Polls `condition` every 25 ms, for up to 10 s.
+    static func waitFor(_ condition: () -> Bool) async throws {
+        for _ in 0..<400 where !condition() { try await Task.sleep(for: .milliseconds(25)) }
+    }
+
     /// The number under `key` in the reply's JSON.
     static func id(_ reply: Response, key: String = "id") throws -> Int64 {
         let payload = try #require(reply.payload, "\(reply)")
@@ -99,17 +124,10 @@ import Testing
 
     @Test func registrationsWaitingForACommitGoTogetherInTheNext() async throws {
         try await withTestServer(today: { VolunteerRegistryTests.today }) { server in
-            let token = try await server.makeToken(role: .state, state: "NY")
-            var clients: [MusterClient] = []
-            for _ in 0..<8 {
-                let client = try await server.connect()
-                #expect(try await client.send("AUTH \(token)").isOK)
-                clients.append(client)
-            }
+            let clients = try await Self.connectionsSharingOneToken(server, count: 8)
             // Hold the volunteers table, so the first batches wait inside their transactions and the rest queue.
-            let blocker = try PGConnection.connect(server.pool.configuration.connection, logger: Logger(label: "test"))
+            let blocker = try Self.holdVolunteers(server)
             defer { blocker.close() }
-            try blocker.executeScript("BEGIN; LOCK TABLE volunteers IN SHARE MODE")
             let replies = Replies()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (index, client) in clients.enumerated() {
@@ -119,12 +137,8 @@ import Testing
                     }
                 }
                 // Two batches (the most in flight for one state) wait for the lock; the other six wait for them.
-                var queued = 0
-                for _ in 0..<400 where queued != 6 {
-                    queued = server.services.registrations.waiting
-                    if queued != 6 { try await Task.sleep(for: .milliseconds(25)) }
-                }
-                #expect(queued == 6)
+                try await Self.waitFor { server.services.registrations.waiting == 6 }
+                #expect(server.services.registrations.waiting == 6)
                 #expect(replies.value.withLock { $0.isEmpty }, "nothing is answered before it is committed")
                 try blocker.executeScript("COMMIT")
                 try await group.waitForAll()
@@ -142,16 +156,9 @@ import Testing
         try await withTestServer(today: { VolunteerRegistryTests.today }) { server in
             // A rule validation does not know, standing in for any constraint it might miss.
             _ = try await server.pool.query("ALTER TABLE volunteers ADD CONSTRAINT test_no_poison CHECK (ref <> 'poison')")
-            let token = try await server.makeToken(role: .state, state: "NY")
-            var clients: [MusterClient] = []
-            for _ in 0..<8 {
-                let client = try await server.connect()
-                #expect(try await client.send("AUTH \(token)").isOK)
-                clients.append(client)
-            }
-            let blocker = try PGConnection.connect(server.pool.configuration.connection, logger: Logger(label: "test"))
+            let clients = try await Self.connectionsSharingOneToken(server, count: 8)
+            let blocker = try Self.holdVolunteers(server)
             defer { blocker.close() }
-            try blocker.executeScript("BEGIN; LOCK TABLE volunteers IN SHARE MODE")
             let replies = Replies()
             let refs = ["first", "second", "a", "b", "poison", "c", "d", "e"]
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -166,10 +173,10 @@ import Testing
                 // Two batches of one wait for the lock, so the other six, poison among them, queue for the next.
                 send(0)
                 send(1)
-                for _ in 0..<400 where server.services.registrations.running < 2 { try await Task.sleep(for: .milliseconds(25)) }
+                try await Self.waitFor { server.services.registrations.running == 2 }
                 #expect(server.services.registrations.running == 2)
                 for index in 2..<8 { send(index) }
-                for _ in 0..<400 where server.services.registrations.waiting < 6 { try await Task.sleep(for: .milliseconds(25)) }
+                try await Self.waitFor { server.services.registrations.waiting == 6 }
                 #expect(server.services.registrations.waiting == 6)
                 try blocker.executeScript("COMMIT")
                 try await group.waitForAll()
