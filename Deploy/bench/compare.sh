@@ -157,43 +157,17 @@ REDIS_PID=$!
 for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 # --- the reference tables -------------------------------------------------------------------------------------------
-# ref_volunteers is musterd's volunteers table without its foreign keys and triggers: the same columns (a jsonb
-# profile among them), the same unique constraint and secondary indexes. ref_roster has the CSV's columns, typed.
-psql -qX -v ON_ERROR_STOP=1 -d reference >/dev/null <<'SQL'
-CREATE TABLE ref_volunteers (
-    id bigserial PRIMARY KEY,
-    registering_state char(2) NOT NULL,
-    ref text NOT NULL,
-    category text NOT NULL,
-    profession text NOT NULL,
-    status text NOT NULL DEFAULT 'registered',
-    first_name text NOT NULL,
-    last_name text NOT NULL,
-    date_of_birth date,
-    email text,
-    phone text,
-    home_state char(2) NOT NULL,
-    lat double precision,
-    lon double precision,
-    npi char(10),
-    skills text[] NOT NULL DEFAULT '{}',
-    available_from date,
-    available_to date,
-    max_travel_km integer,
-    telehealth_only boolean NOT NULL DEFAULT false,
-    profile jsonb NOT NULL,
-    credential_level smallint,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    updated_at timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (registering_state, ref)
-);
-CREATE INDEX ON ref_volunteers (registering_state, id);
-CREATE INDEX ON ref_volunteers (registering_state, status, category, profession);
-CREATE INDEX ON ref_volunteers (npi) WHERE npi IS NOT NULL;
-CREATE INDEX ON ref_volunteers (lower(last_name), lower(first_name), date_of_birth) WHERE date_of_birth IS NOT NULL;
-CREATE INDEX ON ref_volunteers USING gin (skills);
+# ref_volunteers is musterd's own volunteers table, copied from its schema in musterd's database (LIKE … INCLUDING
+# ALL: the same columns, defaults, CHECK and NOT NULL constraints, unique constraint and indexes; no foreign keys,
+# no triggers), so it stays equivalent as the schema changes. It has an id sequence of its own. ref_roster has the
+# CSV's columns, typed.
+psql -qX -v ON_ERROR_STOP=1 -d muster >/dev/null <<'SQL'
+CREATE TABLE ref_volunteers (LIKE volunteers INCLUDING ALL);
+CREATE SEQUENCE ref_ids OWNED BY ref_volunteers.id;
+ALTER TABLE ref_volunteers ALTER COLUMN id SET DEFAULT nextval('ref_ids');
 CREATE SEQUENCE ref_numbers;
-
+SQL
+psql -qX -v ON_ERROR_STOP=1 -d reference >/dev/null <<'SQL'
 CREATE TABLE ref_roster (
     id bigserial PRIMARY KEY,
     ref text NOT NULL UNIQUE, category text NOT NULL, profession text NOT NULL, first_name text NOT NULL,
@@ -216,10 +190,10 @@ SQL
 cat >"$WORK/insert.sql" <<'SQL'
 WITH n AS (SELECT nextval('ref_numbers') AS n)
 INSERT INTO ref_volunteers (registering_state, ref, category, profession, first_name, last_name, date_of_birth, email,
-    phone, home_state, lat, lon, npi, skills, available_from, available_to, max_travel_km, profile)
+    phone, home_state, lat, lon, npi, skills, available_from, available_to, max_travel_km, created_by, profile)
 SELECT 'NY', 'PGB-' || n, 'licensed', 'registered_nurse', 'Ana', 'Pérez-' || n, date '1980-02-29' + (n % 9000)::int,
     'ana.' || n || '@example.org', '+12125550100', 'NJ', 40.73, -74.17, NULL, '{critical_care,ventilator}',
-    '2020-04-01', '2020-06-30', 80,
+    '2020-04-01', '2020-06-30', 80, 1,
     jsonb_build_object(
         'availability', jsonb_build_object('from', '2020-04-01', 'to', '2020-06-30'), 'category', 'licensed',
         'consentToShare', false, 'dateOfBirth', (date '1980-02-29' + (n % 9000)::int)::text, 'disciplinaryActions', '[]'::jsonb,
@@ -271,7 +245,7 @@ log ""
 log "=== 2. register (durable commits): muster-bench vs pgbench single-row INSERT (${CLIENTS_DB} clients)"
 "${BENCH[@]}" --scenario register --connections $CLIENTS_DB --depth 1
 muster=$(last_rate)
-pgbench -n -M prepared -c $CLIENTS_DB -j 2 -T "$DURATION" -f "$WORK/insert.sql" reference >"$WORK/pgbench-insert.log" 2>&1 ||
+pgbench -n -M prepared -c $CLIENTS_DB -j 2 -T "$DURATION" -f "$WORK/insert.sql" muster >"$WORK/pgbench-insert.log" 2>&1 ||
     { cat "$WORK/pgbench-insert.log" >&2; die "pgbench INSERT failed"; }
 insert=$(pgbench_tps "$WORK/pgbench-insert.log")
 echo "pgbench INSERT ${CLIENTS_DB} clients: $(human "$insert") tps | latency average $(pgbench_latency "$WORK/pgbench-insert.log")"
@@ -281,8 +255,8 @@ log ""
 log "=== 3. eligibility: muster-bench vs pgbench single-row primary-key SELECT (${CLIENTS_DB} clients)"
 "${BENCH[@]}" --scenario eligibility --connections $CLIENTS_DB --depth 1
 muster=$(last_rate)
-maxid=$(psql -qAtX -d reference -c "SELECT max(id) FROM ref_volunteers")
-pgbench -n -M prepared -c $CLIENTS_DB -j 2 -T "$DURATION" -D maxid="$maxid" -f "$WORK/select.sql" reference \
+maxid=$(psql -qAtX -d muster -c "SELECT max(id) FROM ref_volunteers")
+pgbench -n -M prepared -c $CLIENTS_DB -j 2 -T "$DURATION" -D maxid="$maxid" -f "$WORK/select.sql" muster \
     >"$WORK/pgbench-select.log" 2>&1 || { cat "$WORK/pgbench-select.log" >&2; die "pgbench SELECT failed"; }
 select=$(pgbench_tps "$WORK/pgbench-select.log")
 echo "pgbench SELECT by id ${CLIENTS_DB} clients ($maxid rows): $(human "$select") tps | latency average $(pgbench_latency "$WORK/pgbench-select.log")"
