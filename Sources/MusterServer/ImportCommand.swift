@@ -88,23 +88,11 @@ enum ImportCommand {
                     }
                 }
             }
-            var stored: [(Int, RowOutcome)]
-            do {
-                stored = try await register(valid)
-            } catch let error as PGError where valid.count > 1 && error.mayBeOneRegistrationsFault {
-                // The database refused something validation let through. Only that row may fail: the rows are
-                // decided again in order, each in a transaction of its own.
-                stored = []
-                for row in valid {
-                    do {
-                        stored += try await register([row])
-                    } catch let error as PGError where error.mayBeOneRegistrationsFault {
-                        let reply = ErrorMapping.reply(for: error, verb: "VOLUNTEER.IMPORT", logger: context.logger)
-                        let message: String
-                        if case .error(_, let text) = reply { message = text } else { message = "refused by the database" }
-                        stored.append((row.position, RowOutcome(line: row.line, errors: [Problem(field: "row", rule: message)])))
-                    }
-                }
+            let stored = try await togetherOrEachAlone(valid, register) { row, error in
+                let reply = ErrorMapping.reply(for: error, verb: "VOLUNTEER.IMPORT", logger: context.logger)
+                let message: String
+                if case .error(_, let text) = reply { message = text } else { message = "refused by the database" }
+                return (row.position, RowOutcome(line: row.line, errors: [Problem(field: "row", rule: message)]))
             }
             for (position, outcome) in stored { outcomes[position] = outcome }
             context.services.announcer.announce(stored.compactMap { $0.1.created == true ? $0.1.id : nil })

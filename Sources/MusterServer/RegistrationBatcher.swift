@@ -39,21 +39,10 @@ public struct RegistrationBatcher: Sendable {
         batcher = Batcher(maxInFlight: maxInFlightPerState, maxBatchSize: maxBatchSize) { lane, items in
             batchSizes(items.count)
             guard let state = Jurisdiction(lane) else { preconditionFailure("a registration lane is a state code") }
-            let outcomes: [Result<Outcome, any Error>]
-            do {
-                outcomes = try await Self.register(items, state: state, pool: pool, store: store)
-            } catch let error as PGError where items.count > 1 && error.mayBeOneRegistrationsFault {
-                // The database refused something in the batch that validation let through. That registration alone
-                // must fail, not everyone who happened to commit with it: decide each one in its own transaction.
-                var alone: [Result<Outcome, any Error>] = []
-                for item in items {
-                    do {
-                        alone += try await Self.register([item], state: state, pool: pool, store: store)
-                    } catch {
-                        alone.append(.failure(error))
-                    }
-                }
-                outcomes = alone
+            let outcomes = try await togetherOrEachAlone(items) { items in
+                try await Self.register(items, state: state, pool: pool, store: store)
+            } failed: { _, error in
+                .failure(error)
             }
             announcer.announce(outcomes.compactMap { outcome in
                 guard case .success(let stored) = outcome, stored.created else { return nil }
@@ -89,10 +78,24 @@ public struct RegistrationBatcher: Sendable {
     }
 }
 
-extension PGError {
-    /// Whether a batch's failure may come from one registration's content (a constraint, a value the database
-    /// refuses), rather than from the database being unreachable or too slow, which retrying one by one cannot help.
-    var mayBeOneRegistrationsFault: Bool {
-        !isUnavailable && kind != .queryCanceled
+/// Registers `items` in one transaction (`together`). Should the database refuse that transaction for its content (a
+/// constraint validation did not foresee) rather than for being unreachable, each item is decided again in a
+/// transaction of its own, in order, so that only the item at fault fails; `failed` turns its error into its
+/// outcome. Group commit and `VOLUNTEER.IMPORT` both decide their registrations this way.
+func togetherOrEachAlone<Item, Outcome>(
+    _ items: [Item], _ together: ([Item]) async throws -> [Outcome], failed: (Item, any Error) -> Outcome
+) async throws -> [Outcome] {
+    do {
+        return try await together(items)
+    } catch let error as PGError where items.count > 1 && !error.isUnavailable && error.kind != .queryCanceled {
+        var outcomes: [Outcome] = []
+        for item in items {
+            do {
+                outcomes += try await together([item])
+            } catch {
+                outcomes.append(failed(item, error))
+            }
+        }
+        return outcomes
     }
 }

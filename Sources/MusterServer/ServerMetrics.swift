@@ -119,12 +119,8 @@ public final class ServerMetrics: Sendable {
         }
     }
 
-    /// One command answered: `outcome` is `ok` or the error code.
-    func recordCommand(_ name: String, outcome: String, duration: Duration) {
-        recordCommand(instruments(for: name), outcome: outcome, duration: duration)
-    }
-
-    /// One command answered, with its instruments at hand (no lock unless the outcome is an error).
+    /// One command answered (`outcome`: `ok` or the error code), with its instruments at hand; no lock unless the
+    /// outcome is an error.
     func recordCommand(_ command: CommandInstruments, outcome: String, duration: Duration) {
         let micros = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
         command.count.add(1, ordering: .relaxed)

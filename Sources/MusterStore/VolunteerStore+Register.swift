@@ -8,13 +8,6 @@ extension VolunteerStore {
     /// The outcome for one registration of a batch.
     public typealias RegistrationOutcome = Result<(id: Int64, created: Bool), VolunteerStoreError>
 
-    /// Registers one volunteer, idempotently by `(state, ref)`; returns its id and whether it was created now.
-    public func register(
-        _ connection: PGConnection, profile: VolunteerProfile, state: Jurisdiction, actor: Identity, today: CalendarDate
-    ) throws -> (id: Int64, created: Bool) {
-        try registerBatch(connection, profiles: [profile], state: state, actor: actor)[0].get()
-    }
-
     /// Registers many volunteers of one state in the caller's transaction; one outcome per profile, in order.
     ///
     /// For each profile: the same `ref` again returns the existing id (`created: false`) if the content is the same,
