@@ -194,26 +194,43 @@ public final class PGPool: Sendable, Service {
         }
     }
 
+    /// Queues for a connection after `lease` found none free.
+    ///
+    /// Between that look and this queueing a release may have put a connection back with no one yet waiting, so
+    /// the look is taken again under the same lock that queues (and that `release` holds): either this lease gets
+    /// what became free, or it is queued before the next release looks for waiters. The checkout timer starts only
+    /// once the lease is queued, so it always finds it.
     private func waitForGrant() async throws -> Grant {
         let id = state.withLockedValue { state -> Int in
             state.nextWaiterID += 1
             return state.nextWaiterID
         }
         let timeout = configuration.checkoutTimeout
-        let timer = timers.next().scheduleTask(in: timeout) { [self] in
-            self.failWaiter(id, PGError(.poolTimeout, message: "no database connection became free within \(timeout)"))
-        }
-        defer { timer.cancel() }
+        let maxConnections = configuration.maxConnections
+        let timer = NIOLockedValueBox<Scheduled<Void>?>(nil)
+        defer { timer.withLockedValue { $0?.cancel() } }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                let enqueued = state.withLockedValue { state -> Bool in
-                    if state.closed { return false }
+                let now = state.withLockedValue { state -> Result<Grant, any Error>? in
+                    if state.closed { return .failure(PGError(.poolClosed, message: "the database pool is shut down")) }
+                    // Checked under the lock `onCancel` takes too: a cancellation is seen here or finds the waiter.
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    if let connection = state.idle.popLast() { return .success(.connection(connection)) }
+                    if state.open < maxConnections {
+                        state.open += 1
+                        return .success(.openSlot)
+                    }
                     state.waiters.append(Waiter(id: id, continuation: continuation))
-                    return true
+                    return nil
                 }
-                if !enqueued {
-                    continuation.resume(throwing: PGError(.poolClosed, message: "the database pool is shut down"))
+                if let now {
+                    continuation.resume(with: now)
+                    return
                 }
+                let scheduled = timers.next().scheduleTask(in: timeout) { [self] in
+                    self.failWaiter(id, PGError(.poolTimeout, message: "no database connection became free within \(timeout)"))
+                }
+                timer.withLockedValue { $0 = scheduled }
             }
         } onCancel: {
             self.failWaiter(id, CancellationError())

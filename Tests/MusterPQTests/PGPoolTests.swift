@@ -8,7 +8,7 @@ import Testing
 /// The pool: bounded, waits with a timeout, replaces broken connections.
 @Suite struct PGPoolTests {
     @Test func neverOpensMoreThanItsLimit() async throws {
-        let pool = try TestCluster.makePool(maxConnections: 2)
+        let pool = try await TestCluster.makePool(maxConnections: 2)
         defer { Task { try await pool.shutdown() } }
         let pids = try await withThrowingTaskGroup(of: Int32.self) { group in
             for _ in 0..<8 {
@@ -30,7 +30,7 @@ import Testing
     }
 
     @Test func checkoutWaitsThenTimesOut() async throws {
-        let base = try TestCluster.makeDatabase()
+        let base = try await TestCluster.makeDatabase()
         let pool = PGPool(
             configuration: PGPoolConfiguration(connection: base, maxConnections: 1, checkoutTimeout: .milliseconds(200)),
             logger: Logger(label: "test"))
@@ -48,9 +48,9 @@ import Testing
     }
 
     @Test func aWaitingLeaseGetsTheReleasedConnection() async throws {
-        let base = try TestCluster.makeDatabase()
+        let base = try await TestCluster.makeDatabase()
         let pool = PGPool(
-            configuration: PGPoolConfiguration(connection: base, maxConnections: 1, checkoutTimeout: .seconds(5)),
+            configuration: PGPoolConfiguration(connection: base, maxConnections: 1, checkoutTimeout: .seconds(60)),
             logger: Logger(label: "test"))
         defer { Task { try await pool.shutdown() } }
         async let first: Int32 = pool.withConnection { connection in
@@ -62,8 +62,44 @@ import Testing
         #expect(try await first == second)
     }
 
+    /// A lease that finds the pool full and a release that finds no one waiting must not pass each other: the
+    /// lease would queue behind a connection that sits idle until its checkout timeout. Checked by the invariant a
+    /// snapshot can see: never an idle connection while a lease waits. (Three leasers on two connections: enough
+    /// that leases wait, few enough that a release often finds the queue empty. Before the fix this failed about
+    /// one run in three.)
+    @Test func aConnectionIsNeverIdleWhileALeaseWaits() async throws {
+        let pool = try await TestCluster.makePool(maxConnections: 2)
+        defer { Task { try await pool.shutdown() } }
+        let done = Mutex(false)
+        let violations = Mutex<(count: Int, first: PGPool.Statistics?)>((0, nil))
+        // Watched from a thread of its own, so the watching takes no cooperative thread from the leases.
+        let monitor = Task {
+            try await blocking {
+                while !done.withLock({ $0 }) {
+                    let snapshot = pool.statistics
+                    if snapshot.idle > 0, snapshot.waiting > 0 {
+                        violations.withLock { $0 = ($0.count + 1, $0.first ?? snapshot) }
+                    }
+                }
+            }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<3 {
+                group.addTask {
+                    for _ in 0..<3000 { _ = try await pool.withConnection { connection in connection.backendPID } }
+                }
+            }
+            try await group.waitForAll()
+        }
+        done.withLock { $0 = true }
+        try await monitor.value
+        let seen = violations.withLock { $0 }
+        #expect(seen.count == 0, "idle while a lease waited \(seen.count) times, first: \(String(describing: seen.first))")
+        #expect(pool.statistics.waiting == 0)
+    }
+
     @Test func aBrokenConnectionIsDiscardedAndReplaced() async throws {
-        let pool = try TestCluster.makePool(maxConnections: 1)
+        let pool = try await TestCluster.makePool(maxConnections: 1)
         defer { Task { try await pool.shutdown() } }
         let victim = try await pool.withConnection { connection in connection.backendPID }
         // Kill the pooled connection's server process from outside the pool.
@@ -92,7 +128,7 @@ import Testing
     }
 
     @Test func aClosedPoolRefusesLeases() async throws {
-        let pool = try TestCluster.makePool(maxConnections: 1)
+        let pool = try await TestCluster.makePool(maxConnections: 1)
         try await pool.query("SELECT 1")
         try await pool.shutdown()
         let error = await #expect(throws: PGError.self) { try await pool.query("SELECT 1") }
@@ -100,7 +136,7 @@ import Testing
     }
 
     @Test func statementTimeoutCancelsLongQueries() async throws {
-        var configuration = try TestCluster.makeDatabase()
+        var configuration = try await TestCluster.makeDatabase()
         configuration.statementTimeoutMilliseconds = 100
         let pool = PGPool(configuration: PGPoolConfiguration(connection: configuration), logger: Logger(label: "test"))
         defer { Task { try await pool.shutdown() } }
