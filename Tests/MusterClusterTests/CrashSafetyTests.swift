@@ -51,7 +51,7 @@ final class Progress: Sendable {
     }
 
     @Test func sigkillMidLoadLosesAndDuplicatesNothingAcknowledged() async throws {
-        let configuration = try TestCluster.makeDatabase()
+        let configuration = try await TestCluster.makeDatabase()
         let url = configuration.parameters.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         let log = NSTemporaryDirectory() + "muster-crash-\(getpid()).log"
         defer { try? FileManager.default.removeItem(atPath: log) }
@@ -83,7 +83,7 @@ final class Progress: Sendable {
             }
             while progress.acknowledged.withLock({ $0.count }) < 300 { try await Task.sleep(for: .milliseconds(5)) }
             daemon.signal(SIGKILL)
-            _ = try daemon.wait()
+            _ = try await blocking { [daemon] in try daemon.wait() }
             try await group.waitForAll()
         }
         let acked = progress.acknowledged.withLock { $0 }
@@ -117,7 +117,9 @@ final class Progress: Sendable {
         #expect(try total.decode("refs", as: Int.self) == sent.count)
         await client.close()
         daemon.signal(SIGTERM)
-        #expect(try daemon.wait() == 0)
+        let survivor = daemon
+        let exitStatus = try await blocking { try survivor.wait() }
+        #expect(exitStatus == 0)
         try await pool.shutdown()
     }
 }

@@ -24,8 +24,9 @@ import Testing
         return path
     }
 
-    func musterctl(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        try ChildProcess.run([try RepositoryPaths.executable("musterctl")] + arguments)
+    func musterctl(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let argv = [try RepositoryPaths.executable("musterctl")] + arguments
+        return try await blocking { try ChildProcess.run(argv) }
     }
 
     /// Starts musterd and waits for its "listening on HOST:PORT" line; returns the process and the port.
@@ -61,16 +62,16 @@ import Testing
         let cluster = try EmbeddedCluster(directory: dataDir)
 
         // musterctl on the embedded default: starts the cluster for the command and stops it after.
-        let migrate = try musterctl(["migrate", "--data-dir", dataDir, "--migrations-dir", RepositoryPaths.migrations])
+        let migrate = try await musterctl(["migrate", "--data-dir", dataDir, "--migrations-dir", RepositoryPaths.migrations])
         #expect(migrate.status == 0, "\(migrate.output)")
         #expect(migrate.output.contains("applied 0001_api_tokens.sql"))
         #expect(!cluster.isRunning())
-        let status = try musterctl(["migrate", "--status", "--json", "--data-dir", dataDir, "--migrations-dir", RepositoryPaths.migrations])
+        let status = try await musterctl(["migrate", "--status", "--json", "--data-dir", dataDir, "--migrations-dir", RepositoryPaths.migrations])
         #expect(status.status == 0, "\(status.output)")
         let statuses = try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [[String: Any]]
         #expect(statuses?.first?["state"] as? String == "applied")
 
-        let create = try musterctl(["token", "create", "--role", "admin", "--name", "e2e", "--json", "--data-dir", dataDir])
+        let create = try await musterctl(["token", "create", "--role", "admin", "--name", "e2e", "--json", "--data-dir", dataDir])
         #expect(create.status == 0, "\(create.output)")
         let created = try JSONSerialization.jsonObject(with: Data(create.output.utf8)) as? [String: Any]
         let token = try #require(created?["token"] as? String)
@@ -84,7 +85,7 @@ import Testing
         #expect(try await client.send("AUTH \(token)").isOK)
         #expect(try await client.send("WHOAMI").payload?.contains("\"role\":\"admin\"") == true)
 
-        let ping = try musterctl(["ping", "--address", "127.0.0.1:\(port)"])
+        let ping = try await musterctl(["ping", "--address", "127.0.0.1:\(port)"])
         #expect(ping.status == 0)
         #expect(ping.output.hasPrefix("PONG in "))
 
@@ -92,15 +93,15 @@ import Testing
         let registration = #"{"registeringState":"NY","ref":"e2e-1","category":"licensed","profession":"pharmacist","firstName":"Rosa","lastName":"Quispe","email":"rosa@example.org","homeState":"NY","licenses":[{"jurisdiction":"NY","type":"RPH","number":"55501","status":"active"}]}"#
         #expect(try await client.send("VOLUNTEER.REGISTER \(registration)").isOK)
         let address = ["--address", "127.0.0.1:\(port)", "--token", token]
-        let list = try musterctl(["volunteers", "list", "--state", "NY"] + address)
+        let list = try await musterctl(["volunteers", "list", "--state", "NY"] + address)
         #expect(list.status == 0, "\(list.output)")
         #expect(list.output.contains("Rosa Quispe"))
         #expect(list.output.hasSuffix("1 volunteer(s)"))
-        let funnel = try musterctl(["funnel", "--state", "NY"] + address)
+        let funnel = try await musterctl(["funnel", "--state", "NY"] + address)
         #expect(funnel.output.contains("licensed  pharmacist"), "\(funnel.output)")
-        let show = try musterctl(["volunteers", "show", "1"] + address)
+        let show = try await musterctl(["volunteers", "show", "1"] + address)
         #expect(show.output.contains("awaiting verification of identity"), "\(show.output)")
-        let audit = try musterctl(["audit", "--volunteer", "1"] + address)
+        let audit = try await musterctl(["audit", "--volunteer", "1"] + address)
         #expect(audit.output.contains("volunteer.register"))
         // Bulk intake: good rows stored, bad rows reported by line and column, a re-run creates nothing.
         let csv = root + "/intake.csv"
@@ -113,34 +114,34 @@ import Testing
             c5,licensed,registered_nurse,Ed,Cinco,e5@example.org,NY,,NY,RN,1001,active,
 
             """.write(toFile: csv, atomically: true, encoding: .utf8)
-        let imported = try musterctl(["volunteers", "import", csv, "--state", "NY"] + address)
+        let imported = try await musterctl(["volunteers", "import", csv, "--state", "NY"] + address)
         #expect(imported.status == 1, "\(imported.output)")
         #expect(imported.output.contains("line 3, column npi: check digit mismatch"), "\(imported.output)")
         #expect(imported.output.contains("line 4, column license_status: unknown value \"actve\""))
         #expect(imported.output.contains("line 5, column license_lapsed: required when status is lapsed"))
         #expect(imported.output.contains("line 6, column row: duplicate of volunteer"))
         #expect(imported.output.contains("5 rows: 1 created, 0 already present, 4 failed"), "\(imported.output)")
-        let reimported = try musterctl(["volunteers", "import", csv, "--state", "NY"] + address)
+        let reimported = try await musterctl(["volunteers", "import", csv, "--state", "NY"] + address)
         #expect(reimported.output.contains("5 rows: 0 created, 1 already present, 4 failed"), "\(reimported.output)")
 
         // Export round-trips through import: the exported CSV re-imports as "already present".
         let exported = root + "/export.csv"
-        let export = try musterctl(["volunteers", "export", "--state", "NY", "--output", exported] + address)
+        let export = try await musterctl(["volunteers", "export", "--state", "NY", "--output", exported] + address)
         #expect(export.status == 0, "\(export.output)")
         #expect(export.output.contains("exported 2 volunteer(s)"))
-        let roundTrip = try musterctl(["volunteers", "import", exported, "--state", "NY"] + address)
+        let roundTrip = try await musterctl(["volunteers", "import", exported, "--state", "NY"] + address)
         #expect(roundTrip.output.contains("2 rows: 0 created, 2 already present, 0 failed"), "\(roundTrip.output)")
-        let jsonl = try musterctl(["volunteers", "export", "--state", "NY", "--format", "jsonl"] + address)
+        let jsonl = try await musterctl(["volunteers", "export", "--state", "NY", "--format", "jsonl"] + address)
         #expect(jsonl.output.split(separator: "\n").count == 2)
         #expect(jsonl.output.contains("\"email\":\"rosa@example.org\""))
 
-        let refused = try musterctl(["volunteers", "show", "999"] + address)
+        let refused = try await musterctl(["volunteers", "show", "999"] + address)
         #expect(refused.status != 0)
         #expect(refused.output.contains("ERR NOT_FOUND no volunteer 999"))
 
         daemon.signal(SIGTERM)
         #expect(await client.readLine() == nil)
-        #expect(try daemon.wait() == 0)
+        #expect(try await blocking { try daemon.wait() } == 0)
         let firstLog = try String(contentsOfFile: log, encoding: .utf8)
         #expect(firstLog.contains("stopping embedded PostgreSQL"))
         #expect(firstLog.contains("musterd stopped"))
@@ -156,34 +157,34 @@ import Testing
         await secondClient.close()
         let second = ["--address", "127.0.0.1:\(secondPort)", "--token", token]
         let packCount = try FileManager.default.contentsOfDirectory(atPath: orders).filter { $0.hasSuffix(".yaml") }.count
-        let listed = try musterctl(["orders", "list", "--state", "NY"] + second)
+        let listed = try await musterctl(["orders", "list", "--state", "NY"] + second)
         #expect(listed.status == 0, "\(listed.output)")
         #expect(listed.output.contains("NY-EO-202.10"), "\(listed.output)")
-        let shown = try musterctl(["orders", "show", "NY-EO-202.10"] + second)
+        let shown = try await musterctl(["orders", "show", "NY-EO-202.10"] + second)
         #expect(shown.output.contains("§2"), "\(shown.output)")
         #expect(shown.output.contains("requires    US GME ≥ 12 months"))
         // Loading the same files again adds nothing.
-        let reload = try musterctl(["orders", "load", orders + "/NY-EO-202.10.yaml", orders + "/MECH-NLC.yaml"] + second)
+        let reload = try await musterctl(["orders", "load", orders + "/NY-EO-202.10.yaml", orders + "/MECH-NLC.yaml"] + second)
         #expect(reload.status == 0, "\(reload.output)")
         #expect(reload.output.components(separatedBy: "unchanged").count == 3, "\(reload.output)")
-        let stored = try musterctl(["orders", "list", "--json"] + second)
+        let stored = try await musterctl(["orders", "list", "--json"] + second)
         #expect(stored.output.split(separator: "\n").count == packCount)
         // validate names every error by file and line; load refuses to send anything when a file is bad.
         let bad = root + "/bad.yaml"
         try "id: X\nstate: NY\ntitle: t\ninstrument: {type: eo, number: \"1\"}\neffective: {from: 2020-13-01}\nversion: 1\nsources: []\nprovisions: []\n"
             .write(toFile: bad, atomically: true, encoding: .utf8)
-        let validated = try musterctl(["orders", "validate", orders + "/NY-EO-202.5.yaml", bad])
+        let validated = try await musterctl(["orders", "validate", orders + "/NY-EO-202.5.yaml", bad])
         #expect(validated.status == 1)
         #expect(validated.output.contains("ok  \(orders)/NY-EO-202.5.yaml"), "\(validated.output)")
         #expect(validated.output.contains("bad.yaml:5:"), "\(validated.output)")
-        let refusedLoad = try musterctl(["orders", "load", bad] + second)
+        let refusedLoad = try await musterctl(["orders", "load", bad] + second)
         #expect(refusedLoad.status == 1)
         #expect(refusedLoad.output.contains("nothing loaded"))
         // The blockers report and a check, on a date the 2020 orders were in force.
-        let blockers = try musterctl(["eligibility", "blockers", "--state", "NY", "--date", "2020-04-03"] + second)
+        let blockers = try await musterctl(["eligibility", "blockers", "--state", "NY", "--date", "2020-04-03"] + second)
         #expect(blockers.status == 0, "\(blockers.output)")
         #expect(blockers.output.hasPrefix("NY on 2020-04-03: 2 registered volunteers, 2 eligible"), "\(blockers.output)")
-        let check = try musterctl(["eligibility", "check", "1", "--state", "NY", "--date", "2020-04-03"] + second)
+        let check = try await musterctl(["eligibility", "check", "1", "--state", "NY", "--date", "2020-04-03"] + second)
         #expect(check.status == 0, "\(check.output)")
         #expect(check.output.hasPrefix("volunteer 1 in NY on 2020-04-03: "), "\(check.output)")
         // A request nobody can fill yet, explained by `musterctl shortage`.
@@ -195,28 +196,28 @@ import Testing
             #"REQUEST.SUBMIT {"facilityId": 1, "profession": "registered_nurse", "maxCredentialLevel": 4, "count": 3, "start": "2099-01-01", "end": "2099-01-31", "priority": 4}"#)
         #expect(submitted.isOK, "\(submitted)")
         await admin.close()
-        let shortage = try musterctl(["shortage", "--state", "NY"] + second)
+        let shortage = try await musterctl(["shortage", "--state", "NY"] + second)
         #expect(shortage.status == 0, "\(shortage.output)")
         #expect(shortage.output.hasPrefix("request 1 (facility 1, registered_nurse, priority 4): wanted 3, filled 0, short 3\n  of 2 volunteers: "), "\(shortage.output)")
         #expect(shortage.output.contains("1 of 1 open request(s) short by 3 slot(s) in NY"), "\(shortage.output)")
-        let rescinded = try musterctl(["orders", "rescind", "NY-EO-202.5", "--on", "2020-05-01"] + second)
+        let rescinded = try await musterctl(["orders", "rescind", "NY-EO-202.5", "--on", "2020-05-01"] + second)
         #expect(rescinded.output.contains("rescinded NY-EO-202.5 from 2020-05-01: version 2"), "\(rescinded.output)")
         again.signal(SIGINT)
-        #expect(try again.wait() == 0)
+        #expect(try await blocking { try again.wait() } == 0)
         let secondLog = try String(contentsOfFile: secondLogPath, encoding: .utf8)
         #expect(!secondLog.contains("initialising"))
         #expect(secondLog.contains("rule packs loaded at start"), "\(secondLog)")
         #expect(!cluster.isRunning())
     }
 
-    @Test func badFlagsAreClearErrors() throws {
+    @Test func badFlagsAreClearErrors() async throws {
         let musterd = try RepositoryPaths.executable("musterd")
         let badListen = try ChildProcess.run([musterd, "--listen", "localhost"])
         #expect(badListen.status != 0)
         #expect(badListen.output.contains("expected HOST:PORT"))
         let badLevel = try ChildProcess.run([musterd, "--log-level", "loud"])
         #expect(badLevel.output.contains("log level must be one of"))
-        let badToken = try musterctl(["token", "create", "--role", "state", "--state", "ZZ", "--name", "x"])
+        let badToken = try await musterctl(["token", "create", "--role", "state", "--state", "ZZ", "--name", "x"])
         #expect(badToken.status != 0)
         #expect(badToken.output.contains("\"ZZ\" is not a US state or territory code"))
         let halfTLS = try ChildProcess.run([musterd, "--tls-key", "/nonexistent/key.pem"])
@@ -227,9 +228,9 @@ import Testing
         #expect(missingTLS.output.contains("cannot read the TLS certificate chain /nonexistent/cert.pem"), "\(missingTLS.output)")
     }
 
-    @Test func solveMatchesTheKnownOptimumOfEachSample() throws {
+    @Test func solveMatchesTheKnownOptimumOfEachSample() async throws {
         for name in ["tiny", "small", "mid"] {
-            let result = try musterctl(["solve", "\(RepositoryPaths.matchSamples)/\(name).json"])
+            let result = try await musterctl(["solve", "\(RepositoryPaths.matchSamples)/\(name).json"])
             #expect(result.status == 0, "\(result.output.prefix(300))")
             let solution = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
             let reference = try JSONSerialization.jsonObject(
@@ -242,10 +243,10 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: root) }
         try #"{"format":"muster-match-instance/1","volunteers":[{"id":"v"}],"requests":[]}"#.write(
             toFile: root + "/bad.json", atomically: true, encoding: .utf8)
-        let invalid = try musterctl(["solve", root + "/bad.json"])
+        let invalid = try await musterctl(["solve", root + "/bad.json"])
         #expect(invalid.status == 1)
         #expect(invalid.output.contains("volunteers[0]"), "\(invalid.output)")
-        let missing = try musterctl(["solve", root + "/absent.json"])
+        let missing = try await musterctl(["solve", root + "/absent.json"])
         #expect(missing.status == 2)
         #expect(missing.output.contains("cannot open"))
     }

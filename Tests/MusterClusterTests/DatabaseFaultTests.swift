@@ -67,7 +67,7 @@ final class OutageLog: Sendable {
         #expect((try String(contentsOfFile: log, encoding: .utf8)).contains("database not reachable; retrying"))
 
         // The database appears; musterd migrates, stores the rule packs, and serves, without a restart.
-        try cluster.start(logger: logger)
+        _ = try await blocking { try cluster.start(logger: logger) }
         var reply = try await client.send("AUTH mst_anything")
         let deadline = ContinuousClock.now + .seconds(60)
         while reply.errorCode == "UNAVAILABLE", ContinuousClock.now < deadline {
@@ -86,7 +86,7 @@ final class OutageLog: Sendable {
         await client.close()
         try await pool.shutdown()
         daemon.signal(SIGTERM)
-        #expect(try daemon.wait() == 0)
+        #expect(try await blocking { try daemon.wait() } == 0)
         // Token material never reaches the log: neither the good token nor the guesses.
         let written = try String(contentsOfFile: log, encoding: .utf8)
         #expect(written.contains("authentication failed"))
@@ -98,7 +98,7 @@ final class OutageLog: Sendable {
         let root = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let cluster = try EmbeddedCluster(directory: root + "/pg")
-        try cluster.start(logger: logger)
+        _ = try await blocking { try cluster.start(logger: logger) }
         defer { try? cluster.kill(logger: logger) }
         try await withTestServer(database: cluster.connection) { server in
             let token = try await server.makeToken(role: .state, state: "NY")
@@ -135,10 +135,10 @@ final class OutageLog: Sendable {
                 }
                 while progress.acknowledged.withLock({ $0.count }) < 100 { try await Task.sleep(for: .milliseconds(10)) }
                 // Restart PostgreSQL under the load: in-flight commands fail, none is acknowledged falsely.
-                try cluster.stop(logger: logger)
+                try await blocking { try cluster.stop(logger: logger) }
                 try await Task.sleep(for: .seconds(1))
                 #expect(progress.unavailable.withLock { $0 } > 0, "commands during the outage are UNAVAILABLE")
-                try cluster.start(logger: logger)
+                _ = try await blocking { try cluster.start(logger: logger) }
                 let restarted = ContinuousClock.now
                 let before = progress.acknowledged.withLock { $0.count }
                 while progress.acknowledged.withLock({ $0.count }) < before + 100, ContinuousClock.now - restarted < .seconds(30) {

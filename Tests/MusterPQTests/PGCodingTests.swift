@@ -7,7 +7,7 @@ import Testing
 /// Typed parameters and typed decoding, against a real server.
 @Suite struct PGCodingTests {
     @Test func scalarsRoundTrip() async throws {
-        let pool = try TestCluster.makePool()
+        let pool = try await TestCluster.makePool()
         defer { Task { try await pool.shutdown() } }
         let rows = try await pool.query(
             """
@@ -26,7 +26,7 @@ import Testing
     }
 
     @Test func timestampsRoundTripToTheMicrosecond() async throws {
-        let pool = try TestCluster.makePool()
+        let pool = try await TestCluster.makePool()
         defer { Task { try await pool.shutdown() } }
         let instant = Date(timeIntervalSince1970: 1_585_699_200.123456)
         let rows = try await pool.query(
@@ -37,7 +37,7 @@ import Testing
     }
 
     @Test func arraysJSONAndBytes() async throws {
-        let pool = try TestCluster.makePool()
+        let pool = try await TestCluster.makePool()
         defer { Task { try await pool.shutdown() } }
         let skills = ["critical_care", "a \"quoted\" one", "back\\slash", "NULL", ""]
         let rows = try await pool.query(
@@ -55,7 +55,7 @@ import Testing
     }
 
     @Test func nullDecodesOnlyIntoOptionals() async throws {
-        let pool = try TestCluster.makePool()
+        let pool = try await TestCluster.makePool()
         defer { Task { try await pool.shutdown() } }
         let nothing: String? = nil
         let rows = try await pool.query("SELECT \(nothing)::text AS missing")
@@ -67,7 +67,7 @@ import Testing
     }
 
     @Test func interpolatedValuesAreParametersNeverSQL() async throws {
-        let pool = try TestCluster.makePool()
+        let pool = try await TestCluster.makePool()
         defer { Task { try await pool.shutdown() } }
         try await pool.query("CREATE TABLE victims (name text)")
         let hostile = "x'); DROP TABLE victims; --"
@@ -78,7 +78,7 @@ import Testing
     }
 
     @Test func aNULByteInAParameterIsRefusedBeforeSending() async throws {
-        let pool = try TestCluster.makePool()
+        let pool = try await TestCluster.makePool()
         defer { Task { try await pool.shutdown() } }
         let error = await #expect(throws: PGError.self) { try await pool.query("SELECT \("a\u{0}b")::text") }
         #expect(error?.kind == .client)

@@ -34,7 +34,7 @@ import Testing
         ("SELECT * FROM nowhere", .server, nil),
     ] as [(String, PGError.Kind, String?)])
     func sqlStatesMapToKinds(sql: String, kind: PGError.Kind, constraint: String?) async throws {
-        let pool = try TestCluster.makePool()
+        let pool = try await TestCluster.makePool()
         defer { Task { try await pool.shutdown() } }
         try await setUp(pool)
         let error = await #expect(throws: PGError.self) { try await pool.query(PGQuery(sql)) }
@@ -46,7 +46,7 @@ import Testing
     }
 
     @Test func serializationFailureAndDeadlockAreTransient() async throws {
-        let pool = try TestCluster.makePool()
+        let pool = try await TestCluster.makePool()
         defer { Task { try await pool.shutdown() } }
         for (state, kind) in [("40001", PGError.Kind.serializationFailure), ("40P01", .deadlockDetected)] {
             let sql = "DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = '" + state + "'; END $$"
@@ -57,7 +57,7 @@ import Testing
     }
 
     @Test func transactionRollsBackWhenTheBodyThrows() async throws {
-        let pool = try TestCluster.makePool()
+        let pool = try await TestCluster.makePool()
         defer { Task { try await pool.shutdown() } }
         try await setUp(pool)
         struct Abort: Error {}
@@ -76,12 +76,12 @@ import Testing
         let rows = try await pool.query("SELECT count(*) AS n FROM parent")
         #expect(try rows[0].decode("n", as: Int.self) == 1)
         // The connection went back to the pool clean and still works.
-        try await pool.withTransaction { connection in try connection.query("INSERT INTO parent VALUES (4)") }
+        _ = try await pool.withTransaction { connection in try connection.query("INSERT INTO parent VALUES (4)") }
         #expect(try await pool.query("SELECT count(*) AS n FROM parent")[0].decode("n", as: Int.self) == 2)
     }
 
     @Test func aSwallowedErrorNeverReportsACommit() async throws {
-        let pool = try TestCluster.makePool()
+        let pool = try await TestCluster.makePool()
         defer { Task { try await pool.shutdown() } }
         try await setUp(pool)
         await #expect(throws: PGError.self) {
@@ -94,7 +94,7 @@ import Testing
     }
 
     @Test func serializationFailuresAreRetriedABoundedNumberOfTimes() async throws {
-        let pool = try TestCluster.makePool()
+        let pool = try await TestCluster.makePool()
         defer { Task { try await pool.shutdown() } }
         try await pool.query("CREATE TABLE log (attempt int)")
         let attempts = Mutex(0)

@@ -6,7 +6,7 @@ import Testing
 /// thrown, nothing after it runs (outside a transaction, nothing of it stays), and the connection stays usable.
 @Suite struct PGPipelineTests {
     @Test func eachStatementGetsItsOwnRowsInOrder() async throws {
-        let pool = try TestCluster.makePool()
+        let pool = try await TestCluster.makePool()
         defer { Task { try await pool.shutdown() } }
         let results = try await pool.withTransaction { connection in
             try connection.executeScript("CREATE TABLE t (id int PRIMARY KEY, label text NOT NULL)")
@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func theFirstFailureIsThrownAndNothingAfterItRuns() async throws {
-        let pool = try TestCluster.makePool()
+        let pool = try await TestCluster.makePool()
         defer { Task { try await pool.shutdown() } }
         try await pool.withConnection { connection in
             try connection.executeScript("CREATE TABLE t (id int PRIMARY KEY)")
@@ -63,7 +63,7 @@ import Testing
     }
 
     @Test func aNulByteIsRefusedBeforeAnythingIsSent() async throws {
-        let pool = try TestCluster.makePool()
+        let pool = try await TestCluster.makePool()
         defer { Task { try await pool.shutdown() } }
         let error = await #expect(throws: PGError.self) {
             try await pool.withConnection { connection in

@@ -291,7 +291,7 @@ import Testing
     }
 
     @Test func aPackLoadedThroughOneDaemonReachesAnother() async throws {
-        let database = try TestCluster.makeDatabase()
+        let database = try await TestCluster.makeDatabase()
         try await withTestServer(database: database, today: { Self.today }) { first in
             try await withTestServer(database: database, today: { Self.today }) { second in
                 let loader = try await first.connect(role: .admin)

@@ -45,7 +45,7 @@ import Testing
     }
 
     @Test func eventsReachEveryDaemonsSubscribersAndOnlyThoseEntitled() async throws {
-        let database = try TestCluster.makeDatabase()
+        let database = try await TestCluster.makeDatabase()
         try await withTestServer(database: database, today: { StaffingTests.today }) { first in
             try await withTestServer(database: database, today: { StaffingTests.today }) { second in
                 let (_, ny, facility) = try await staffing.setUp(first)

@@ -19,19 +19,22 @@ import Testing
                 print(f"{family.type} {sample.name}{{{labels}}} {sample.value}")
         """
 
-    static func scrape(port: Int) throws -> [String: (type: String, value: Double)] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", scraper, "http://127.0.0.1:\(port)/metrics"]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let problem = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestSupportError("the Prometheus parser refused the scrape: \(problem)") }
+    static func scrape(port: Int) async throws -> [String: (type: String, value: Double)] {
+        let (text, problem, status) = try await blocking {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            process.arguments = ["-c", scraper, "http://127.0.0.1:\(port)/metrics"]
+            let output = Pipe()
+            let errors = Pipe()
+            process.standardOutput = output
+            process.standardError = errors
+            try process.run()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let problem = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (text, problem, process.terminationStatus)
+        }
+        guard status == 0 else { throw TestSupportError("the Prometheus parser refused the scrape: \(problem)") }
         var samples: [String: (type: String, value: Double)] = [:]
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: " ")
@@ -52,7 +55,7 @@ import Testing
             #expect(try await ny.send(#"MATCH.RUN NY {"dryRun": true}"#).isOK)
             #expect(try await ny.send("EVENTS.SUBSCRIBE").isOK)
 
-            let samples = try Self.scrape(port: server.metricsPort)
+            let samples = try await Self.scrape(port: server.metricsPort)
             #expect(samples[#"muster_commands_total{command="PING",outcome="ok"}"#]?.value == 5, "\(samples.keys.sorted())")
             #expect(samples[#"muster_commands_total{command="PING",outcome="ok"}"#]?.type == "counter")
             #expect(samples[#"muster_commands_total{command="UNKNOWN",outcome="UNKNOWN_COMMAND"}"#]?.value == 1)

@@ -100,7 +100,7 @@ final class Results: Sendable {
             let outcome = try await workload([server])
             results.single.withLock { $0 = outcome }
         }
-        let database = try TestCluster.makeDatabase()
+        let database = try await TestCluster.makeDatabase()
         try await withTestServer(database: database, today: { StaffingTests.today }) { first in
             try await withTestServer(database: database, today: { StaffingTests.today }) { second in
                 let outcome = try await workload([first, second])

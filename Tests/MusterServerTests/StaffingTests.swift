@@ -172,7 +172,7 @@ import Testing
     }
 
     @Test func twoDaemonsMatchingTheSameStateAtOnceNeverDoubleBook() async throws {
-        let database = try TestCluster.makeDatabase()
+        let database = try await TestCluster.makeDatabase()
         try await withTestServer(database: database, today: { Self.today }) { first in
             try await withTestServer(database: database, today: { Self.today }) { second in
                 let (_, ny, facility) = try await setUp(first)

@@ -1,5 +1,6 @@
 import Foundation
 import MusterClient
+import MusterCluster
 import MusterCore
 import MusterServer
 import MusterTestSupport
@@ -49,7 +50,7 @@ import Testing
     }
 
     @Test func theListenerSpeaksTLSAndRefusesWhatItCannotTrust() async throws {
-        let files = try Self.makeCertificates()
+        let files = try await blocking { try Self.makeCertificates() }
         defer { try? FileManager.default.removeItem(atPath: files.directory) }
         try await withTestServer(configure: {
             $0.tls = ServerTLS(certificateChainPath: files.serverCertificate, privateKeyPath: files.serverKey)
@@ -78,22 +79,18 @@ import Testing
             let again = try await MusterClient.connect(host: "127.0.0.1", port: server.port, tls: ClientTLS(trustRootsPath: files.ca))
             #expect(try await again.send("PING").payload == "PONG")
             // musterctl speaks TLS too.
-            let musterctl = Process()
-            musterctl.executableURL = URL(fileURLWithPath: try RepositoryPaths.executable("musterctl"))
-            musterctl.arguments = ["ping", "--address", "127.0.0.1:\(server.port)", "--tls-ca", files.ca, "--tls-server-name", "localhost"]
-            let output = Pipe()
-            musterctl.standardOutput = output
-            musterctl.standardError = output
-            try musterctl.run()
-            let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            musterctl.waitUntilExit()
-            #expect(musterctl.terminationStatus == 0, "\(printed)")
+            let argv = [
+                try RepositoryPaths.executable("musterctl"),
+                "ping", "--address", "127.0.0.1:\(server.port)", "--tls-ca", files.ca, "--tls-server-name", "localhost",
+            ]
+            let (status, printed) = try await blocking { try ChildProcess.run(argv) }
+            #expect(status == 0, "\(printed)")
             #expect(printed.hasPrefix("PONG in "), "\(printed)")
         }
     }
 
     @Test func clientCertificatesCanBeRequired() async throws {
-        let files = try Self.makeCertificates()
+        let files = try await blocking { try Self.makeCertificates() }
         defer { try? FileManager.default.removeItem(atPath: files.directory) }
         try await withTestServer(configure: {
             $0.tls = ServerTLS(certificateChainPath: files.serverCertificate, privateKeyPath: files.serverKey, clientCAPath: files.ca)

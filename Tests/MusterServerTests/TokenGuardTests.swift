@@ -10,7 +10,7 @@ import Testing
 /// Revocation reaching open connections on every daemon, and the limit on failed `AUTH` attempts per address.
 @Suite struct TokenGuardTests {
     @Test func aRevokedTokenStopsWorkingOnOpenConnectionsOfEveryDaemon() async throws {
-        let database = try TestCluster.makeDatabase()
+        let database = try await TestCluster.makeDatabase()
         try await withTestServer(database: database) { first in
             try await withTestServer(database: database) { second in
                 let token = try await first.makeToken(role: .state, state: "NY")

@@ -44,7 +44,7 @@ final class ScratchDirectories: @unchecked Sendable {
     }
 
     @Test func theRepositoryMigrationsApplyOnceAndInOrder() async throws {
-        let pool = try TestCluster.makePool()
+        let pool = try await TestCluster.makePool()
         defer { Task { try await pool.shutdown() } }
         let migrator = try Migrator(directory: RepositoryPaths.migrations)
         #expect(!migrator.migrations.isEmpty)
@@ -60,7 +60,7 @@ final class ScratchDirectories: @unchecked Sendable {
     }
 
     @Test func concurrentMigratorsApplyEachFileOnce() async throws {
-        let database = try TestCluster.makeDatabase()
+        let database = try await TestCluster.makeDatabase()
         let migrator = try Migrator(directory: RepositoryPaths.migrations)
         let pools = (0..<3).map { _ in PGPool(configuration: PGPoolConfiguration(connection: database, maxConnections: 1), logger: logger) }
         defer { for pool in pools { Task { try await pool.shutdown() } } }
@@ -74,7 +74,7 @@ final class ScratchDirectories: @unchecked Sendable {
     }
 
     @Test func aChangedAppliedFileStopsEverythingAndIsNamed() async throws {
-        let pool = try TestCluster.makePool()
+        let pool = try await TestCluster.makePool()
         defer { Task { try await pool.shutdown() } }
         let path = try directory([
             "0001_first.sql": "CREATE TABLE first (id int);",
@@ -96,7 +96,7 @@ final class ScratchDirectories: @unchecked Sendable {
     }
 
     @Test func aFailingMigrationIsRolledBackAndNotRecorded() async throws {
-        let pool = try TestCluster.makePool()
+        let pool = try await TestCluster.makePool()
         defer { Task { try await pool.shutdown() } }
         let path = try directory([
             "0001_good.sql": "CREATE TABLE good (id int);",
@@ -126,7 +126,7 @@ final class ScratchDirectories: @unchecked Sendable {
     }
 
     @Test func statusOnAnEmptyDatabaseIsAllPendingAndChangesNothing() async throws {
-        let pool = try TestCluster.makePool()
+        let pool = try await TestCluster.makePool()
         defer { Task { try await pool.shutdown() } }
         let migrator = try Migrator(directory: RepositoryPaths.migrations)
         let status = try await migrator.status(pool)

@@ -28,7 +28,7 @@ import Testing
         """
 
     func migratedPool() async throws -> (PGPool, PGConnectionConfiguration) {
-        let database = try TestCluster.makeDatabase()
+        let database = try await TestCluster.makeDatabase()
         let pool = PGPool(configuration: PGPoolConfiguration(connection: database, maxConnections: 4), logger: Logger(label: "test"))
         try await Migrator(directory: RepositoryPaths.migrations).migrate(pool, logger: Logger(label: "test"))
         return (pool, database)

@@ -7,7 +7,7 @@ import Testing
 
 @Suite struct TokenStoreTests {
     func migratedPool() async throws -> PGPool {
-        let pool = try TestCluster.makePool()
+        let pool = try await TestCluster.makePool()
         try await Migrator(directory: RepositoryPaths.migrations).migrate(pool, logger: Logger(label: "test"))
         return pool
     }

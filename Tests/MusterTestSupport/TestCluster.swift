@@ -46,7 +46,16 @@ public enum TestCluster {
     private static let counter = Counter()
 
     /// Creates an empty database for one test and returns how to connect to it.
-    public static func makeDatabase() throws -> PGConnectionConfiguration {
+    ///
+    /// The work (starting the cluster the first time, then `CREATE DATABASE`, a few hundred milliseconds that fsync)
+    /// runs on a blocking-I/O thread, never on Swift's cooperative pool: the suite runs in parallel on as few as two
+    /// cores, and dozens of tests blocking both cooperative threads at once would starve the in-process servers of
+    /// the very tasks other tests are waiting on.
+    public static func makeDatabase() async throws -> PGConnectionConfiguration {
+        try await blocking { try makeDatabaseBlocking() }
+    }
+
+    private static func makeDatabaseBlocking() throws -> PGConnectionConfiguration {
         let cluster = try cluster()
         let name = "t_\(getpid())_\(counter.next())"
         let maintenance = try PGConnection.connect(cluster.connection, logger: Logger(label: "muster.test-cluster"))
@@ -57,12 +66,14 @@ public enum TestCluster {
     }
 
     /// A pool on a fresh database.
-    public static func makePool(maxConnections: Int = 4, logger: Logger = Logger(label: "muster.test")) throws -> PGPool {
+    public static func makePool(maxConnections: Int = 4, logger: Logger = Logger(label: "muster.test")) async throws
+        -> PGPool
+    {
         // A generous checkout timeout: the whole suite runs in parallel on two cores, and a loaded machine is not
         // what these pools are tested for.
         PGPool(
             configuration: PGPoolConfiguration(
-                connection: try makeDatabase(), maxConnections: maxConnections, checkoutTimeout: .seconds(60)),
+                connection: try await makeDatabase(), maxConnections: maxConnections, checkoutTimeout: .seconds(60)),
             logger: logger)
     }
 }

@@ -82,7 +82,8 @@ public func withTestServer(
     configuration.host = "127.0.0.1"
     configuration.port = 0
     configure(&configuration)
-    let connection = try database ?? TestCluster.makeDatabase()
+    let connection: PGConnectionConfiguration
+    if let database { connection = database } else { connection = try await TestCluster.makeDatabase() }
     var poolConfiguration = PGPoolConfiguration(connection: connection, maxConnections: 4, checkoutTimeout: .seconds(10))
     poolConfiguration.connection.connectTimeoutSeconds = 2
     let pool = PGPool(configuration: poolConfiguration, logger: logger)
