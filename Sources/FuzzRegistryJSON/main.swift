@@ -1,8 +1,7 @@
 // Fuzzes the JSON side of MusterRegistry: the strict parser (`JSONValue.parse`), merge patches, the volunteer
 // registration validator (`VolunteerProfile.parse`), verification input (`VerificationInput.parse`), and the
-// command bodies the server reads with the shared `ObjectReader` (facility, staffing request, import envelope,
-// list filter; their command code lives in MusterServer behind NIO and libpq, so the harness replays their field
-// reads on `ObjectReader` here).
+// command bodies the server's commands read through MusterRegistry's input types (`FacilityInput`,
+// `StaffingRequestInput`, `ImportEnvelope`, `VolunteerQuery`).
 //
 // The input is text (invalid UTF-8 repaired, as the server only ever hands over a Swift String). Invariants:
 // - the parser never crashes, and a parsed value written back canonically parses to the same value;
@@ -10,7 +9,8 @@
 // - a registration that validates, stored (`JSONValue.from`) and validated again, gives the same profile (what
 //   `VOLUNTEER.UPDATE` and re-imports do); the same for registrations made from a valid base plus the input as a
 //   patch, which gets far past the required fields;
-// - `ObjectReader` returns only values inside the limits it was given, and reports exactly the unread fields.
+// - a command body is accepted only with values inside its limits, refused only with named field errors, and an
+//   accepted body with an unknown field added is refused for exactly that field.
 import Foundation
 import FuzzSupport
 import MusterCore
@@ -85,185 +85,87 @@ func checkRegistration(_ value: JSONValue) {
     }
 }
 
-// MARK: command bodies (the field reads of MusterServer's commands, on ObjectReader)
+// MARK: command bodies (MusterRegistry's input types, which the server's commands call)
 
-/// An `ObjectReader` that checks what it hands out, and remembers which fields were asked for.
-struct CheckedReader {
-    var reader: ObjectReader
-    let object: [String: JSONValue]?
-    var asked: Set<String> = []
-
-    init(_ value: JSONValue, errors: inout [FieldError]) {
-        reader = ObjectReader(value, path: "", errors: &errors)
-        if case .object(let members) = value { object = members } else { object = nil }
-    }
-
-    mutating func string(_ key: String, required: Bool = false, maxLength: Int = 200) -> String? {
-        asked.insert(key)
-        let text = reader.string(key, required: required, maxLength: maxLength)
-        if let text {
-            precondition(!text.isEmpty && text.count <= maxLength, "\(key): \"\(text)\" is outside 1...\(maxLength) characters")
-            precondition(text.trimmingCharacters(in: .whitespaces) == text, "\(key): \"\(text)\" is not trimmed")
-        }
-        return text
-    }
-
-    mutating func integer(_ key: String, required: Bool = false, range: ClosedRange<Int>) -> Int? {
-        asked.insert(key)
-        let value = reader.integer(key, required: required, range: range)
-        if let value { precondition(range.contains(value), "\(key): \(value) outside \(range)") }
-        return value
-    }
-
-    mutating func number(_ key: String, required: Bool = false, range: ClosedRange<Double>) -> Double? {
-        asked.insert(key)
-        let value = reader.number(key, required: required, range: range)
-        if let value { precondition(value.isFinite && range.contains(value), "\(key): \(value) outside \(range)") }
-        return value
-    }
-
-    mutating func date(_ key: String, required: Bool = false) -> CalendarDate? {
-        asked.insert(key)
-        let value = reader.date(key, required: required)
-        if let value { precondition(CalendarDate(value.description) == value, "\(key): \(value) does not read back") }
-        return value
-    }
-
-    mutating func bool(_ key: String) -> Bool? {
-        asked.insert(key)
-        return reader.bool(key)
-    }
-
-    mutating func token<T: RawRepresentable & CaseIterable>(_ key: String, _ type: T.Type, required: Bool = false) -> T?
-    where T.RawValue == String {
-        asked.insert(key)
-        return reader.token(key, type, required: required)
-    }
-
-    mutating func skills(_ key: String) -> [Skill] {
-        asked.insert(key)
-        let skills = reader.skills(key)
-        precondition(skills.count <= Skill.allCases.count, "\(key): \(skills.count) skills")
-        return skills
-    }
-
-    mutating func array<T>(_ key: String, maxCount: Int, _ element: (JSONValue, String, inout [FieldError]) -> T?) -> [T]? {
-        asked.insert(key)
-        let items = reader.array(key, maxCount: maxCount, element)
-        if let items { precondition(items.count <= maxCount, "\(key): \(items.count) entries, at most \(maxCount)") }
-        return items
-    }
-
-    mutating func value(_ key: String) -> JSONValue? {
-        asked.insert(key)
-        return reader.value(key)
-    }
-
-    mutating func object<T>(_ key: String, required: Bool = false, _ body: (inout ObjectReader) -> T?) -> T? {
-        asked.insert(key)
-        return reader.object(key, required: required, body)
-    }
-
-    /// The errors, checking that exactly the fields never asked for are reported as unknown.
-    func finish() -> [FieldError] {
-        let errors = reader.finish()
-        let unknown = Set(errors.filter { $0.rule == "unknown field" }.map(\.field))
-        let expected = Set((object ?? [:]).keys).subtracting(asked)
-        // (Nested readers add their own unknown fields, `near.x`; those never equal a top-level name read here.)
-        precondition(unknown.isSuperset(of: expected), "unread fields \(expected.subtracting(unknown)) were not reported")
-        precondition(unknown.isDisjoint(with: asked), "fields \(unknown.intersection(asked)) were read but reported unknown")
-        return errors
-    }
+/// A string the readers hand out: trimmed, not empty, within its length.
+func checkText(_ text: String, _ field: String, maxLength: Int) {
+    precondition(!text.isEmpty && text.count <= maxLength, "\(field): \"\(text)\" is outside 1...\(maxLength) characters")
+    precondition(text.trimmingCharacters(in: .whitespaces) == text, "\(field): \"\(text)\" is not trimmed")
 }
 
-func lowerToken(_ value: JSONValue, _ path: String, _ errors: inout [FieldError]) -> String? {
-    guard case .string(let token) = value, !token.isEmpty, token.utf8.count <= 64,
-        token.utf8.allSatisfy({ (97...122).contains($0) || (48...57).contains($0) || $0 == 95 })
-    else {
-        errors.append(FieldError(path, "expected a lower-case token"))
+func checkDate(_ date: CalendarDate, _ field: String) {
+    precondition(CalendarDate(date.description) == date, "\(field): \(date) does not read back")
+}
+
+/// Runs one body parser: a refusal names at least one field; an acceptance is refused again, naming exactly the
+/// added field, once an unknown field is added (no field is ever silently ignored).
+func checkBody<Input>(_ value: JSONValue, _ parse: (JSONValue) throws(FieldErrors) -> Input) -> Input? {
+    do throws(FieldErrors) {
+        let input = try parse(value)
+        guard case .object(var members) = value else { preconditionFailure("a non-object body was accepted") }
+        members["zz_not_a_field"] = .integer(1)
+        do throws(FieldErrors) {
+            _ = try parse(.object(members))
+            preconditionFailure("an unknown field was accepted")
+        } catch {
+            precondition(
+                error.errors.map(\.field) == ["zz_not_a_field"] && error.errors[0].rule == "unknown field",
+                "an added unknown field was reported as \(error.errors)")
+        }
+        return input
+    } catch {
+        precondition(!error.errors.isEmpty, "a body was refused with no errors")
+        _ = error.description
         return nil
     }
-    return token
 }
 
 /// `FACILITY.CREATE`'s body.
-func readFacility(_ value: JSONValue) {
-    var errors: [FieldError] = []
-    var r = CheckedReader(value, errors: &errors)
-    if let text = r.string("state", maxLength: 2), Jurisdiction(text) == nil { r.reader.fail("state", "unknown") }
-    _ = r.string("name", required: true, maxLength: 200)
-    _ = r.string("kind", required: true, maxLength: 40)
-    _ = r.number("lat", required: true, range: -90...90)
-    _ = r.number("lon", required: true, range: -180...180)
-    _ = r.array("provides", maxCount: 30, lowerToken)
-    errors += r.finish()
-    _ = FieldErrors(errors).description
+func checkFacility(_ value: JSONValue) {
+    guard let facility = checkBody(value, FacilityInput.parse) else { return }
+    checkText(facility.name, "name", maxLength: 200)
+    precondition(FacilityInput.kinds.contains(facility.kind), "kind \(facility.kind) accepted")
+    precondition(abs(facility.lat) <= 90 && abs(facility.lon) <= 180, "position out of range")
+    precondition(facility.provides.count <= 30, "\(facility.provides.count) capabilities")
+    for token in facility.provides {
+        precondition(!token.isEmpty && token.utf8.count <= 64 && token == token.lowercased(), "capability \(token) accepted")
+    }
 }
 
 /// `REQUEST.SUBMIT`'s body.
-func readStaffingRequest(_ value: JSONValue) {
-    var errors: [FieldError] = []
-    var r = CheckedReader(value, errors: &errors)
-    if let id = r.integer("facilityId", range: 1...Int.max) { _ = Int64(id) }
-    _ = r.token("profession", Profession.self, required: true)
-    _ = r.skills("skills")
-    _ = r.integer("maxCredentialLevel", required: true, range: 1...4)
-    _ = r.integer("count", required: true, range: 1...10_000)
-    let start = r.date("start", required: true)
-    let end = r.date("end", required: true)
-    if let start, let end, end < start { r.reader.fail("end", "before start") }
-    _ = r.integer("priority", required: true, range: 1...5)
-    _ = r.string("notes", maxLength: 2000)
-    // REQUEST.LIST and MATCH.RUN read these from their own bodies; reading them here adds no harm.
-    _ = r.bool("open")
-    _ = r.integer("offerHours", range: 1...(24 * 14))
-    errors += r.finish()
-    _ = FieldErrors(errors).description
+func checkStaffingRequest(_ value: JSONValue) {
+    guard let request = checkBody(value, StaffingRequestInput.parse) else { return }
+    if let id = request.facilityID { precondition(id >= 1, "facilityId \(id) accepted") }
+    precondition((1...4).contains(request.maxCredentialLevel), "maxCredentialLevel out of range")
+    precondition((1...10_000).contains(request.count), "count out of range")
+    precondition((1...5).contains(request.priority), "priority out of range")
+    precondition(request.start <= request.end, "end before start accepted")
+    checkDate(request.start, "start")
+    checkDate(request.end, "end")
+    precondition(request.notes.count <= 2000, "notes too long")
+    precondition(Set(request.skills).count <= Skill.allCases.count, "skills out of range")
 }
 
-/// `VOLUNTEER.IMPORT`'s envelope; each row's registration goes through the validator.
-func readImport(_ value: JSONValue) {
-    var errors: [FieldError] = []
-    var r = CheckedReader(value, errors: &errors)
-    if let code = r.string("registeringState", maxLength: 2), Jurisdiction(code) == nil { r.reader.fail("registeringState", "unknown") }
-    let rows = r.array("rows", maxCount: 1000) { value, path, errors -> (Int, JSONValue)? in
-        var row = ObjectReader(value, path: path, errors: &errors)
-        let line = row.integer("line", required: true, range: 1...Int(Int32.max))
-        let registration = row.value("registration")
-        if registration == nil { row.fail("registration", "required") }
-        errors += row.finish()
-        guard let line, let registration else { return nil }
-        return (line, registration)
-    }
-    errors += r.finish()
-    _ = FieldErrors(errors).description
-    for (_, registration) in (rows ?? []).prefix(4) { checkRegistration(registration) }
+/// `VOLUNTEER.IMPORT`'s envelope; the first rows' registrations go through the validator.
+func checkImport(_ value: JSONValue) {
+    guard let envelope = checkBody(value, ImportEnvelope.parse) else { return }
+    precondition(envelope.rows.count <= ImportEnvelope.maxRows, "\(envelope.rows.count) rows accepted")
+    for row in envelope.rows { precondition(row.line >= 1 && row.line <= Int(Int32.max), "line \(row.line) accepted") }
+    for row in envelope.rows.prefix(4) { checkRegistration(row.registration) }
 }
 
-/// `VOLUNTEER.LIST`'s filter.
-func readListFilter(_ value: JSONValue) {
-    var errors: [FieldError] = []
-    var r = CheckedReader(value, errors: &errors)
-    if let state = r.string("state", maxLength: 2), Jurisdiction(state) == nil { r.reader.fail("state", "unknown") }
-    _ = r.token("category", VolunteerCategory.self)
-    _ = r.token("profession", Profession.self)
-    _ = r.token("skill", Skill.self)
-    _ = r.token("status", VolunteerStatus.self)
-    _ = r.integer("maxCredentialLevel", range: 1...4)
-    _ = r.date("availableOn")
-    let near = r.object("near") { n -> (Double, Double, Double)? in
-        guard let lat = n.number("lat", required: true, range: -90...90),
-            let lon = n.number("lon", required: true, range: -180...180),
-            let km = n.number("km", required: true, range: 0.001...5000)
-        else { return nil }
-        return (lat, lon, km)
+/// `VOLUNTEER.LIST`'s filter and page.
+func checkListQuery(_ value: JSONValue) {
+    guard let query = checkBody(value, VolunteerQuery.parse) else { return }
+    precondition((1...VolunteerQuery.maxLimit).contains(query.limit), "limit \(query.limit) accepted")
+    precondition(query.after >= 0, "cursor \(query.after) accepted")
+    precondition(VolunteerQuery.decodeCursor(VolunteerQuery.cursor(after: query.after)) == query.after, "cursor does not round-trip")
+    if let state = query.filter.state { precondition(Jurisdiction(state)?.code == state, "state \(state) accepted") }
+    if let level = query.filter.maxCredentialLevel { precondition((1...4).contains(level), "maxCredentialLevel out of range") }
+    if let date = query.filter.availableOn { checkDate(date, "availableOn") }
+    if let near = query.filter.near {
+        precondition(abs(near.lat) <= 90 && abs(near.lon) <= 180 && near.km > 0 && near.km <= 5000, "near out of range")
     }
-    if let near { precondition(abs(near.0) <= 90 && abs(near.1) <= 180 && near.2 > 0 && near.2 <= 5000, "near out of range") }
-    _ = r.integer("limit", range: 1...1000)
-    _ = r.bool("full")
-    _ = r.string("after", maxLength: 100)
-    errors += r.finish()
-    _ = FieldErrors(errors).description
 }
 
 func checkVerification(_ value: JSONValue) {
@@ -310,8 +212,8 @@ Fuzz.main { raw in
     checkRegistration(value)
     for base in bases { checkRegistration(base.merging(patch: value)) }
     checkVerification(value)
-    readFacility(value)
-    readStaffingRequest(value)
-    readImport(value)
-    readListFilter(value)
+    checkFacility(value)
+    checkStaffingRequest(value)
+    checkImport(value)
+    checkListQuery(value)
 }

@@ -9,8 +9,6 @@ import MusterStore
 /// is reported and skipped; the good rows of the batch commit together, written with set-based statements). Idempotent by `ref` like
 /// `VOLUNTEER.REGISTER`, so a re-sent batch creates nothing new.
 enum ImportCommand {
-    static let maxRows = 1000
-
     struct RowOutcome: Encodable {
         let line: Int
         @ExplicitNull var id: Int64?
@@ -34,38 +32,23 @@ enum ImportCommand {
         summary: "Registers up to 1000 volunteers in one transaction; one ROW per row (id, or errors), bad rows skipped.",
         access: VolunteerCommands.stateRoles, arguments: CommandArguments(body: .required),
         body: .async { request, context in
-            var errors: [FieldError] = []
-            var reader = ObjectReader(try VolunteerCommands.body(request), path: "", errors: &errors)
+            let envelope = try ReportCommands.readInput(try VolunteerCommands.body(request), ImportEnvelope.parse)
             var registering = context.identity?.jurisdiction
-            if let code = reader.string("registeringState", maxLength: 2) {
-                if let jurisdiction = Jurisdiction(code) {
-                    if let own = registering, own != jurisdiction {
-                        throw CommandError.forbidden("a \(own.code) token registers volunteers in \(own.code) only")
-                    }
-                    registering = jurisdiction
-                } else {
-                    reader.fail("registeringState", "unknown US state or territory \"\(code)\"")
+            if let asked = envelope.registeringState {
+                if let own = registering, own != asked {
+                    throw CommandError.forbidden("a \(own.code) token registers volunteers in \(own.code) only")
                 }
+                registering = asked
             }
-            let rows = reader.array("rows", maxCount: maxRows) { value, path, errors -> (Int, JSONValue)? in
-                var row = ObjectReader(value, path: path, errors: &errors)
-                let line = row.integer("line", required: true, range: 1...Int(Int32.max))
-                let registration = row.value("registration")
-                if registration == nil { row.fail("registration", "required") }
-                errors += row.finish()
-                guard let line, let registration else { return nil }
-                return (line, registration)
-            }
-            if rows == nil, !reader.has("rows") { reader.fail("rows", "required") }
-            errors += reader.finish()
-            if !errors.isEmpty { throw CommandError.badRequest(FieldErrors(errors).description) }
+            let rows = envelope.rows
             guard let state = registering else { throw CommandError.badRequest("registeringState: required for an admin token") }
 
             let today = context.services.today()
             // One outcome per row sent, in the order sent (lines need not be unique or sorted).
-            var outcomes: [RowOutcome?] = Array(repeating: nil, count: rows?.count ?? 0)
+            var outcomes: [RowOutcome?] = Array(repeating: nil, count: rows.count)
             var valid: [(position: Int, line: Int, profile: VolunteerProfile)] = []
-            for (position, (line, registration)) in (rows ?? []).enumerated() {
+            for (position, row) in rows.enumerated() {
+                let (line, registration) = (row.line, row.registration)
                 do throws(FieldErrors) {
                     valid.append((position, line, try VolunteerProfile.parse(registration, today: today)))
                 } catch {

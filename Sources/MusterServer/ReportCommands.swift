@@ -19,6 +19,15 @@ enum ReportCommands {
         return try VolunteerCommands.confinedState(asked: asked, context)
     }
 
+    /// Reads a command body with one of MusterRegistry's input parsers; its field errors become `BAD_REQUEST`.
+    static func readInput<Input>(_ value: JSONValue, _ parse: (JSONValue) throws(FieldErrors) -> Input) throws -> Input {
+        do throws(FieldErrors) {
+            return try parse(value)
+        } catch {
+            throw CommandError.badRequest(error.description)
+        }
+    }
+
     static func readBody(_ request: Request, _ read: (inout ObjectReader) throws -> Void) throws {
         var errors: [FieldError] = []
         var reader = ObjectReader(try VolunteerCommands.body(request), path: "", errors: &errors)

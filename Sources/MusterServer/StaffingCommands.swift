@@ -52,43 +52,16 @@ enum StaffingCommands {
         summary: "Registers a facility in a state (a state token: its own).",
         access: VolunteerCommands.stateRoles, arguments: CommandArguments(body: .required),
         body: .async { request, context in
-            var state: String?
-            var name = ""
-            var kind = ""
-            var lat = 0.0
-            var lon = 0.0
-            var provides: [String] = []
-            try ReportCommands.readBody(request) { reader in
-                if let text = reader.string("state", maxLength: 2) {
-                    state = Jurisdiction(text)?.code
-                    if state == nil { reader.fail("state", "unknown US state or territory \"\(text)\"") }
-                }
-                name = reader.string("name", required: true, maxLength: 200) ?? ""
-                kind = reader.string("kind", required: true, maxLength: 40) ?? ""
-                if !kind.isEmpty, !["hospital", "alternate_care_site", "nursing_home", "clinic"].contains(kind) {
-                    reader.fail("kind", "unknown value \"\(kind)\" (expected one of hospital, alternate_care_site, nursing_home, clinic)")
-                }
-                lat = reader.number("lat", required: true, range: -90...90) ?? 0
-                lon = reader.number("lon", required: true, range: -180...180) ?? 0
-                provides = reader.array("provides", maxCount: 30) { value, path, errors -> String? in
-                    guard case .string(let token) = value, !token.isEmpty, token.utf8.count <= 64,
-                        token.utf8.allSatisfy({ (97...122).contains($0) || (48...57).contains($0) || $0 == 95 })
-                    else {
-                        errors.append(FieldError(path, "expected a lower-case token"))
-                        return nil
-                    }
-                    return token
-                } ?? []
-            }
+            let input = try ReportCommands.readInput(try VolunteerCommands.body(request), FacilityInput.parse)
+            let state = input.state?.code
             let own = VolunteerCommands.scope(context)
             if let own, let state, state != own { throw CommandError.forbidden("a \(own) token registers \(own)'s facilities only") }
             guard let state = state ?? own else { throw CommandError.badRequest("state: required for an admin token") }
             let (identity, audit) = (context.identity, context.services.audit)
-            let (siteName, siteKind, siteLat, siteLon, siteProvides) = (name, kind, lat, lon, provides)
             let facility = try await context.services.pool.withTransaction { connection in
                 let facility = try StaffingStore().createFacility(
-                    connection, state: state, name: siteName, kind: siteKind, lat: siteLat, lon: siteLon, provides: siteProvides,
-                    by: identity)
+                    connection, state: state, name: input.name, kind: input.kind, lat: input.lat, lon: input.lon,
+                    provides: input.provides, by: identity)
                 try audit.record(
                     connection, actor: identity, action: "facility.create", entity: "facility", entityID: facility.id,
                     state: state, before: nil, after: try PGJSON(encoding: facility))
@@ -119,32 +92,13 @@ enum StaffingCommands {
         summary: "Submits a staffing request for a facility (a hospital token: its own facility).",
         access: everyone, arguments: CommandArguments(body: .required),
         body: .async { request, context in
-            var facilityID = context.identity?.facilityID
-            var new = NewStaffingRequest(
-                facilityID: 0, profession: "", skills: [], maxCredentialLevel: 4, count: 1, start: context.services.today(),
-                end: context.services.today(), priority: 3, notes: "")
-            try ReportCommands.readBody(request) { reader in
-                if let given = reader.integer("facilityId", range: 1...Int.max) {
-                    if let own = facilityID, own != Int64(given) {
-                        throw CommandError.forbidden("facilityId: a hospital token submits for its own facility (\(own)) only")
-                    }
-                    facilityID = Int64(given)
-                }
-                new.profession = reader.token("profession", Profession.self, required: true)?.rawValue ?? ""
-                new.skills = reader.skills("skills").map(\.rawValue)
-                new.maxCredentialLevel = reader.integer("maxCredentialLevel", required: true, range: 1...4) ?? 4
-                new.count = reader.integer("count", required: true, range: 1...10_000) ?? 1
-                let start = reader.date("start", required: true)
-                let end = reader.date("end", required: true)
-                if let start, let end, end < start { reader.fail("end", "before start") }
-                new.start = start ?? new.start
-                new.end = end ?? new.end
-                new.priority = reader.integer("priority", required: true, range: 1...5) ?? 3
-                new.notes = reader.string("notes", maxLength: 2000) ?? ""
+            let input = try ReportCommands.readInput(try VolunteerCommands.body(request), StaffingRequestInput.parse)
+            let own = context.identity?.facilityID
+            if let own, let given = input.facilityID, given != own {
+                throw CommandError.forbidden("facilityId: a hospital token submits for its own facility (\(own)) only")
             }
-            guard let facilityID else { throw CommandError.badRequest("facilityId: required") }
-            new.facilityID = facilityID
-            let (identity, audit, submission) = (context.identity, context.services.audit, new)
+            guard let facilityID = input.facilityID ?? own else { throw CommandError.badRequest("facilityId: required") }
+            let (identity, audit) = (context.identity, context.services.audit)
             let scope = VolunteerCommands.scope(context)
             let created = try await context.services.pool.withTransaction { connection -> StaffingRequest in
                 guard let facility = try StaffingStore().facility(connection, id: facilityID) else {
@@ -153,7 +107,7 @@ enum StaffingCommands {
                 if let scope, identity?.role == .state, facility.state != scope {
                     throw CommandError.forbidden("facility \(facilityID) is not in \(scope)")
                 }
-                let created = try StaffingStore().submit(connection, submission, at: facility, by: identity)
+                let created = try StaffingStore().submit(connection, input, at: facility, by: identity)
                 try audit.record(
                     connection, actor: identity, action: "request.submit", entity: "staffing_request", entityID: created.id,
                     state: created.state, before: nil, after: try PGJSON(encoding: created))

@@ -251,10 +251,10 @@ enum VolunteerCommands {
         summary: "Searches volunteers: one ROW each (full records with \"full\": true), then OK {count, next}.",
         access: stateRoles, arguments: CommandArguments(body: .optional),
         body: .async { request, context in
-            let (parsedFilter, after, limit, full) = try ListRequest.parse(try body(request))
-            var requested = parsedFilter
-            requested.state = try confinedState(asked: parsedFilter.state, context)
-            let filter = requested
+            let query = try ReportCommands.readInput(try body(request), VolunteerQuery.parse)
+            var requested = query.filter
+            requested.state = try confinedState(asked: query.filter.state, context)
+            let (filter, after, limit, full) = (requested, query.after, query.limit, query.full)
             let store = context.services.volunteers
             let identity = context.identity
             // Full records carry contact details: reading them is audited, one row per page.
@@ -269,7 +269,7 @@ enum VolunteerCommands {
                 return records
             }
             let page = Array(records.prefix(limit))
-            let next = records.count > limit ? page.last.map { ListRequest.cursor(after: $0.id) } : nil
+            let next = records.count > limit ? page.last.map { VolunteerQuery.cursor(after: $0.id) } : nil
             let rows = page.map { full ? JSONText.encode(RecordView($0)) : JSONText.encode(SummaryView($0)) }
             struct Summary: Encodable {
                 let count: Int

@@ -1,6 +1,7 @@
 import Foundation
 import MusterCore
 import MusterPQ
+import MusterRegistry
 
 /// A site that takes volunteers.
 public struct Facility: Sendable, Equatable, Codable {
@@ -58,34 +59,6 @@ public struct VolunteerContact: Sendable, Equatable, Codable {
     public let registeringState: String
 }
 
-/// A new request, validated by the caller.
-public struct NewStaffingRequest: Sendable {
-    public var facilityID: Int64
-    public var profession: String
-    public var skills: [String]
-    public var maxCredentialLevel: Int
-    public var count: Int
-    public var start: CalendarDate
-    public var end: CalendarDate
-    public var priority: Int
-    public var notes: String
-
-    public init(
-        facilityID: Int64, profession: String, skills: [String], maxCredentialLevel: Int, count: Int,
-        start: CalendarDate, end: CalendarDate, priority: Int, notes: String
-    ) {
-        self.facilityID = facilityID
-        self.profession = profession
-        self.skills = skills
-        self.maxCredentialLevel = maxCredentialLevel
-        self.count = count
-        self.start = start
-        self.end = end
-        self.priority = priority
-        self.notes = notes
-    }
-}
-
 /// Why a staffing change was refused.
 public enum StaffingStoreError: Error, Sendable, Equatable {
     case facilityNotFound(Int64)
@@ -141,13 +114,14 @@ public struct StaffingStore: Sendable {
 
     /// Stores a request for `facility` (which the caller has read, and checked the caller may use).
     public func submit(
-        _ connection: PGConnection, _ request: NewStaffingRequest, at facility: Facility, by actor: Identity?
+        _ connection: PGConnection, _ request: StaffingRequestInput, at facility: Facility, by actor: Identity?
     ) throws -> StaffingRequest {
         let id: Int64 = try connection.query(
             """
             INSERT INTO staffing_requests (facility_id, state, profession, skills, max_credential_level, count, starts, ends,
                                            priority, notes, created_by_name)
-            VALUES (\(facility.id), \(facility.state), \(request.profession), \(request.skills), \(request.maxCredentialLevel),
+            VALUES (\(facility.id), \(facility.state), \(request.profession.rawValue), \(request.skills.map(\.rawValue)),
+                    \(request.maxCredentialLevel),
                     \(request.count), \(request.start), \(request.end), \(request.priority), \(request.notes),
                     \(actor?.name ?? "system"))
             RETURNING id

@@ -32,27 +32,6 @@ public enum VolunteerStoreError: Error, Sendable, Equatable {
     case immutableField(String)
 }
 
-/// Filters for listing volunteers. Nil means "any".
-public struct VolunteerFilter: Sendable, Equatable {
-    public var state: String?
-    public var category: VolunteerCategory?
-    public var profession: Profession?
-    public var skill: Skill?
-    public var status: VolunteerStatus?
-    public var maxCredentialLevel: Int?
-    public var availableOn: CalendarDate?
-    public var near: (lat: Double, lon: Double, km: Double)?
-
-    public init() {}
-
-    public static func == (lhs: VolunteerFilter, rhs: VolunteerFilter) -> Bool {
-        lhs.state == rhs.state && lhs.category == rhs.category && lhs.profession == rhs.profession
-            && lhs.skill == rhs.skill && lhs.status == rhs.status && lhs.maxCredentialLevel == rhs.maxCredentialLevel
-            && lhs.availableOn == rhs.availableOn && lhs.near?.lat == rhs.near?.lat && lhs.near?.lon == rhs.near?.lon
-            && lhs.near?.km == rhs.near?.km
-    }
-}
-
 /// Reads and writes volunteer records. Every method runs on the caller's connection; callers wrap changes in a
 /// transaction so the audit row commits with the change.
 public struct VolunteerStore: Sendable {
