@@ -77,7 +77,8 @@ public enum VolunteerCSV {
             case .text:
                 value = .string(cell)
             case .number:
-                guard let number = Double(cell) else {
+                // Swift reads "inf" and "nan" as numbers; JSON has neither.
+                guard let number = Double(cell), number.isFinite else {
                     errors.append(FieldError(name, "expected a number, got \"\(cell.prefix(40))\""))
                     continue
                 }
@@ -135,12 +136,15 @@ public enum VolunteerCSV {
 
 /// A strict RFC 4180 reader: fields separated by commas, optionally in double quotes (with `""` for a quote),
 /// records ending in LF or CRLF; quoted fields may hold commas and line breaks.
-public struct CSVReader {
+public struct CSVReader: Sendable {
     private let bytes: [UInt8]
     private var index = 0
     /// The 1-based line where the record last returned starts.
     public private(set) var line = 1
     private var nextLine = 1
+
+    /// How much of the input has been read, from 0 to 1.
+    public var fractionRead: Double { bytes.isEmpty ? 1 : Double(index) / Double(bytes.count) }
 
     public init(_ bytes: [UInt8]) {
         var bytes = bytes

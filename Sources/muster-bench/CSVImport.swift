@@ -3,10 +3,9 @@ import MusterClient
 import MusterRegistry
 import NIOConcurrencyHelpers
 
-/// The import scenario: the file is read, converted and sent exactly as `musterctl volunteers import FILE --state S`
-/// does it (Sources/musterctl/ImportCommand.swift): every row through `VolunteerCSV.registration`, encoded with
-/// sorted keys, batches of up to 1,000 rows within the server's line limit, `VOLUNTEER.IMPORT` over a few
-/// connections taking batches from a shared queue.
+/// The import scenario: the file is read, converted and sent as `musterctl volunteers import FILE --state S` does
+/// it, through the same `ImportBatches`: batches of up to 1,000 rows within the server's line limit, converted as
+/// `VOLUNTEER.IMPORT` requests over a few connections ask for them.
 enum CSVImport {
     struct Outcome {
         var rows = 0
@@ -22,48 +21,28 @@ enum CSVImport {
     static func run(path: String, session: Session, maxLineLength: Int, connections: Int) async throws -> Outcome {
         let prepareStarted = ContinuousClock.now
         guard let data = FileManager.default.contents(atPath: path) else { throw LoadError("cannot read \(path)") }
-        var reader = CSVReader(Array(data))
-        guard let first = try reader.next() else { throw LoadError("\(path) is empty") }
-        let header = first.map { $0.trimmingCharacters(in: .whitespaces) }
-        let problems = VolunteerCSV.validateHeader(header)
-        guard problems.isEmpty else { throw LoadError("\(path) header: " + problems.joined(separator: "; ")) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var pending: [String] = []
-        var unreadable = 0
-        while let cells = try reader.next() {
-            if cells.count == 1, cells[0].trimmingCharacters(in: .whitespaces).isEmpty { continue }
-            let (registration, errors) = VolunteerCSV.registration(header: header, cells: cells)
-            guard let registration, errors.isEmpty else {
-                unreadable += 1
-                continue
-            }
-            let text = String(decoding: try encoder.encode(registration), as: UTF8.self)
-            pending.append("{\"line\":\(reader.line),\"registration\":\(text)}")
+        let source: ImportBatches
+        do throws(ImportBatches.FileError) {
+            source = try ImportBatches(csv: Array(data), maxBatchBytes: maxLineLength - 256)
+        } catch {
+            throw LoadError("\(path): \(error)")
         }
-        let limit = maxLineLength - 256
-        let stateField = ",\"registeringState\":\"\(session.state)\""
-        var batches: [[String]] = [[]]
-        var size = 0
-        for row in pending {
-            if size + row.utf8.count + 1 > limit || batches[batches.count - 1].count == 1000 {
-                batches.append([])
-                size = 0
-            }
-            batches[batches.count - 1].append(row)
-            size += row.utf8.count + 1
-        }
-        batches.removeAll { $0.isEmpty }
         let prepareSeconds = ProtocolBenchClock.seconds(ContinuousClock.now - prepareStarted)
-
-        let queue = NIOLockedValueBox(batches.reversed() as [[String]])
+        let stateField = ",\"registeringState\":\"\(session.state)\""
+        // Batches are converted as the connections ask for them, as musterctl does.
+        let queue = NIOLockedValueBox((source: source, unreadable: 0))
         let outcomes = try await withThrowingTaskGroup(of: Outcome.self) { group in
-            for _ in 0..<min(connections, max(1, batches.count)) {
+            for _ in 0..<connections {
                 group.addTask {
                     let client = try await session.connect()
                     var outcome = Outcome()
-                    while let batch = queue.withLockedValue({ $0.popLast() }) {
-                        let line = "VOLUNTEER.IMPORT {\"rows\":[" + batch.joined(separator: ",") + "]" + stateField + "}"
+                    while let batch = queue.withLockedValue({ state -> [ImportBatches.Row]? in
+                        guard let batch = state.source.next() else { return nil }
+                        state.unreadable += Set(batch.problems.map(\.line)).count
+                        return batch.rows
+                    }) {
+                        guard !batch.isEmpty else { continue }
+                        let line = "VOLUNTEER.IMPORT {\"rows\":[" + batch.map(\.json).joined(separator: ",") + "]" + stateField + "}"
                         let sent = ContinuousClock.now
                         let reply = try await client.send(line)
                         let elapsed = ProtocolBenchClock.seconds(ContinuousClock.now - sent)
@@ -92,6 +71,7 @@ enum CSVImport {
             }
             return try await group.reduce(into: [Outcome]()) { $0.append($1) }
         }
+        let unreadable = queue.withLockedValue { $0.unreadable }
         var total = Outcome()
         total.prepareSeconds = prepareSeconds
         total.rows = unreadable

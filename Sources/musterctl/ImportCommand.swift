@@ -39,77 +39,37 @@ extension MusterCtl.Volunteers {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw ValidationError("cannot read \(file)")
             }
-            var reader = CSVReader(Array(data))
-            let first: [String]?
-            switch Result(catching: { () throws(FieldError) in try reader.next() }) {
-            case .success(let record): first = record
-            case .failure(let error): throw ValidationError("\(file): \(error)")
-            }
-            guard let first else { throw ValidationError("\(file) is empty") }
-            let header = first.map { $0.trimmingCharacters(in: .whitespaces) }
-            let headerProblems = VolunteerCSV.validateHeader(header)
-            guard headerProblems.isEmpty else {
-                throw ValidationError("\(file) header: " + headerProblems.joined(separator: "; "))
-            }
-
-            // Read every row; rows that cannot even be turned into a registration are reported here.
-            var failures: [(line: Int, column: String, rule: String)] = []
-            var pending: [(line: Int, json: String)] = []
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            while true {
-                var cells: [String] = []
-                switch Result(catching: { () throws(FieldError) in try reader.next() }) {
-                case .success(let next):
-                    cells = next ?? []
-                case .failure(let error):
-                    // Framing is lost after a malformed record: report it and stop reading.
-                    failures.append((reader.line, "row", error.rule))
-                }
-                if cells.isEmpty { break }
-                if cells.count == 1, cells[0].trimmingCharacters(in: .whitespaces).isEmpty { continue }
-                let (registration, errors) = VolunteerCSV.registration(header: header, cells: cells)
-                for error in errors { failures.append((reader.line, error.field, error.rule)) }
-                guard let registration else { continue }
-                let text = String(decoding: try encoder.encode(registration), as: UTF8.self)
-                pending.append((reader.line, "{\"line\":\(reader.line),\"registration\":\(text)}"))
-            }
-            let total = pending.count + Set(failures.map(\.line)).count
-
-            // Batches that fit the server's line limit, at most 1000 rows each.
+            // Batches that fit the server's line limit, at most 1000 rows each, made as the connections ask for them.
             let probe = try await daemon.connect()
             let hello = try await probe.send("HELLO")
             await probe.close()
             let limit = ((hello.payload.map(jsonObject)?["maxLineLength"] as? Int) ?? 65536) - 256
-            let stateField = state.map { ",\"registeringState\":\"\($0.uppercased())\"" } ?? ""
-            var batches: [[(line: Int, json: String)]] = [[]]
-            var size = 0
-            for row in pending {
-                if size + row.json.utf8.count + 1 > limit || batches[batches.count - 1].count == 1000 {
-                    batches.append([])
-                    size = 0
-                }
-                batches[batches.count - 1].append(row)
-                size += row.json.utf8.count + 1
+            let source: ImportBatches
+            do throws(ImportBatches.FileError) {
+                source = try ImportBatches(csv: Array(data), maxBatchBytes: limit)
+            } catch {
+                throw ValidationError("\(file): \(error)")
             }
-            batches.removeAll { $0.isEmpty }
+            let stateField = state.map { ",\"registeringState\":\"\($0.uppercased())\"" } ?? ""
 
-            let progress = Progress(total: total, show: isatty(2) == 1 && !json)
-            progress.add(failed: Set(failures.map(\.line)).count)
-            let queue = BatchQueue(batches)
+            let progress = Progress(show: isatty(2) == 1 && !json)
+            let queue = BatchQueue(source, progress: progress)
             let daemon = daemon
+            let connections = connections
             let results = try await withThrowingTaskGroup(of: [BatchResult].self) { group in
-                for _ in 0..<min(connections, max(1, batches.count)) {
+                for _ in 0..<connections {
                     group.addTask {
-                        let client = try await daemon.connectAuthenticated()
+                        var client: MusterClient?
                         var done: [BatchResult] = []
                         while let batch = queue.next() {
+                            guard !batch.isEmpty else { continue }
+                            if client == nil { client = try await daemon.connectAuthenticated() }
                             let line = "VOLUNTEER.IMPORT {\"rows\":[" + batch.map(\.json).joined(separator: ",") + "]" + stateField + "}"
-                            let result = BatchResult.from(try await client.send(line), batch: batch)
+                            let result = BatchResult.from(try await client!.send(line), batch: batch)
                             progress.add(result)
                             done.append(result)
                         }
-                        await client.close()
+                        await client?.close()
                         return done
                     }
                 }
@@ -117,6 +77,7 @@ extension MusterCtl.Volunteers {
             }
             progress.finish()
 
+            var failures: [(line: Int, column: String, rule: String)] = queue.problems.map { ($0.line, $0.column, $0.rule) }
             var created = 0
             var existing = 0
             var outcomes: [String] = []
@@ -129,14 +90,14 @@ extension MusterCtl.Volunteers {
             if json {
                 outcomes.forEach { print($0) }
                 for failure in failures where failure.column != "server" {
-                    print("{\"line\":\(failure.line),\"errors\":[{\"field\":\"\(failure.column)\",\"rule\":\(String(decoding: try encoder.encode(failure.rule), as: UTF8.self))}]}")
+                    print("{\"line\":\(failure.line),\"errors\":[{\"field\":\"\(failure.column)\",\"rule\":\(JSONValue.string(failure.rule).jsonText)}]}")
                 }
             } else {
                 for failure in failures.sorted(by: { ($0.line, $0.column) < ($1.line, $1.column) }) {
                     print("line \(failure.line), column \(failure.column): \(failure.rule)")
                 }
                 let failedRows = Set(failures.map(\.line)).count
-                print("\(total) rows: \(created) created, \(existing) already present, \(failedRows) failed")
+                print("\(created + existing + failedRows) rows: \(created) created, \(existing) already present, \(failedRows) failed")
             }
             if !failures.isEmpty { throw ExitCode(1) }
         }
@@ -150,7 +111,7 @@ struct BatchResult: Sendable {
     var failures: [(line: Int, column: String, rule: String)] = []
     var rows: [String] = []
 
-    static func from(_ response: Response, batch: [(line: Int, json: String)]) -> BatchResult {
+    static func from(_ response: Response, batch: [ImportBatches.Row]) -> BatchResult {
         var result = BatchResult()
         guard response.isOK else {
             // The whole batch was refused (for example the database was unavailable): nothing of it was stored.
@@ -175,42 +136,61 @@ struct BatchResult: Sendable {
     }
 }
 
-/// Hands batches to the connections, one at a time.
+/// Hands batches to the connections, one at a time, converting each from the file when it is asked for; keeps the
+/// problems found on the way.
 final class BatchQueue: @unchecked Sendable {
     // Guarded by `lock`.
-    private var batches: [[(line: Int, json: String)]]
+    private var source: ImportBatches
+    private var found: [ImportBatches.Problem] = []
+    private let progress: Progress
     private let lock = NSLock()
 
-    init(_ batches: [[(line: Int, json: String)]]) { self.batches = batches.reversed() }
+    init(_ source: ImportBatches, progress: Progress) {
+        self.source = source
+        self.progress = progress
+    }
 
-    func next() -> [(line: Int, json: String)]? {
+    /// The next batch's rows (possibly none, when all its rows had problems); nil at the end of the file.
+    func next() -> [ImportBatches.Row]? {
         lock.lock()
         defer { lock.unlock() }
-        return batches.popLast()
+        guard let batch = source.next() else { return nil }
+        found += batch.problems
+        progress.read(fraction: source.fractionRead, failed: Set(batch.problems.map(\.line)).count)
+        return batch.rows
+    }
+
+    /// The rows that could not be made into registrations.
+    var problems: [ImportBatches.Problem] {
+        lock.lock()
+        defer { lock.unlock() }
+        return found
     }
 }
 
-/// A one-line progress display on a terminal's standard error.
+/// A one-line progress display on a terminal's standard error: how much of the file is read, and the outcomes so far.
 final class Progress: @unchecked Sendable {
     // Guarded by `lock`.
     private var done = 0
     private var created = 0
     private var failed = 0
-    private let total: Int
+    private var fraction = 0.0
     private let show: Bool
     private let lock = NSLock()
     private let started = Date()
 
-    init(total: Int, show: Bool) {
-        self.total = total
+    init(show: Bool) {
         self.show = show
     }
 
-    func add(failed count: Int) {
+    /// Rows read so far are `fraction` of the file; `failed` more rows could not be read as registrations.
+    func read(fraction: Double, failed count: Int) {
         lock.lock()
+        defer { lock.unlock() }
+        self.fraction = fraction
         done += count
         failed += count
-        lock.unlock()
+        draw()
     }
 
     func add(_ result: BatchResult) {
@@ -219,13 +199,18 @@ final class Progress: @unchecked Sendable {
         done += result.created + result.existing + Set(result.failures.map(\.line)).count
         created += result.created
         failed += Set(result.failures.map(\.line)).count
+        draw()
+    }
+
+    /// Called with `lock` held.
+    private func draw() {
         guard show else { return }
         let width = 30
-        let filled = total == 0 ? width : width * done / total
+        let filled = min(width, Int(Double(width) * fraction))
         let rate = Double(done) / max(0.001, Date().timeIntervalSince(started))
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
         FileHandle.standardError.write(
-            Data("\r[\(bar)] \(done)/\(total) rows, \(created) created, \(failed) failed, \(Int(rate)) rows/s".utf8))
+            Data("\r[\(bar)] \(Int(fraction * 100))% read, \(done) rows done, \(created) created, \(failed) failed, \(Int(rate)) rows/s".utf8))
     }
 
     func finish() {
