@@ -37,7 +37,7 @@ import Testing
         defer { Task { try await pool.shutdown() } }
         let holding = Task { try await pool.withConnection { connection in try connection.query("SELECT pg_sleep(1.5)") } }
         // Wait until the holder really has the only connection.
-        for _ in 0..<200 where pool.statistics.inUse == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        _ = try await eventually(every: .milliseconds(10)) { pool.statistics.inUse > 0 }
         #expect(pool.statistics.inUse == 1)
         let error = await #expect(throws: PGError.self) { try await pool.query("SELECT 1") }
         #expect(error?.kind == .poolTimeout)

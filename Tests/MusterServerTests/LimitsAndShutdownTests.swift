@@ -23,13 +23,12 @@ import Testing
             #expect(await extra.readLine() == nil)
             // A slot that frees up can be used again.
             await clients.removeLast().close()
-            var admitted = false
-            for _ in 0..<50 where !admitted {
-                // Until the server has seen the close, a new connection may still be refused (and closed at once).
+            // Until the server has seen the close, a new connection may still be refused (and closed at once).
+            let admitted = try await eventually {
                 let retry = try await server.connect()
-                admitted = (try? await retry.send("PING"))?.payload == "PONG"
+                let answered = (try? await retry.send("PING"))?.payload == "PONG"
                 await retry.close()
-                if !admitted { try await Task.sleep(for: .milliseconds(20)) }
+                return answered
             }
             #expect(admitted)
             for client in clients { await client.close() }

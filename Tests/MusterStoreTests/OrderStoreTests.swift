@@ -104,8 +104,9 @@ import Testing
         #expect(try listener.waitForNotifications(timeoutMilliseconds: 50).isEmpty)
         _ = try await load(pool, Self.packYAML)
         var received: [PGNotification] = []
-        for _ in 0..<40 where received.isEmpty {
-            received = try listener.waitForNotifications(timeoutMilliseconds: 100)
+        _ = try await eventually(every: .zero) {
+            received = try await blocking { try listener.waitForNotifications(timeoutMilliseconds: 100) }
+            return !received.isEmpty
         }
         #expect(received.map(\.channel) == ["muster_orders"])
         #expect(received.map(\.payload) == ["ZZ-EO-1 1"])

@@ -9,3 +9,19 @@ import NIOPosix
 public func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await NIOThreadPool.singleton.runIfActive(work)
 }
+
+/// Polls `condition` every `interval` until it holds or `timeout` has passed; returns whether it held.
+///
+/// A deadline, not a count of polls: with the whole suite in parallel on two cores, one poll can take far longer
+/// than it does alone, and only a condition that never comes true is a failure.
+public func eventually(
+    within timeout: Duration = .seconds(60), every interval: Duration = .milliseconds(20),
+    _ condition: () async throws -> Bool
+) async throws -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while true {
+        if try await condition() { return true }
+        if ContinuousClock.now >= deadline { return false }
+        try await Task.sleep(for: interval)
+    }
+}
