@@ -53,6 +53,15 @@ public final class PGPool: Sendable, Service {
         var waiters: [Waiter] = []
         var nextWaiterID = 0
         var closed = false
+
+        /// An idle connection, else a slot to open one in while fewer than `maxConnections` are open; nil when the
+        /// pool is full.
+        mutating func grantNow(maxConnections: Int) -> Grant? {
+            if let connection = idle.popLast() { return .connection(connection) }
+            guard open < maxConnections else { return nil }
+            open += 1
+            return .openSlot
+        }
     }
 
     public let configuration: PGPoolConfiguration
@@ -148,35 +157,20 @@ public final class PGPool: Sendable, Service {
     // MARK: - Leasing
 
     private func lease() async throws -> PGConnection {
+        let maxConnections = configuration.maxConnections
         while true {
-            enum Decision {
-                case use(PGConnection)
-                case open
-                case wait
-            }
-            let decision = try state.withLockedValue { state -> Decision in
+            let now = try state.withLockedValue { state -> Grant? in
                 if state.closed { throw PGError(.poolClosed, message: "the database pool is shut down") }
-                if let connection = state.idle.popLast() { return .use(connection) }
-                if state.open < configuration.maxConnections {
-                    state.open += 1
-                    return .open
-                }
-                return .wait
+                return state.grantNow(maxConnections: maxConnections)
             }
-            switch decision {
-            case .use(let connection):
+            let grant: Grant
+            if let now { grant = now } else { grant = try await waitForGrant() }
+            switch grant {
+            case .connection(let connection):
                 if connection.isHealthy { return connection }
                 discard(connection)
-            case .open:
+            case .openSlot:
                 return try await openConnection()
-            case .wait:
-                switch try await waitForGrant() {
-                case .connection(let connection):
-                    if connection.isHealthy { return connection }
-                    discard(connection)
-                case .openSlot:
-                    return try await openConnection()
-                }
             }
         }
     }
@@ -215,11 +209,7 @@ public final class PGPool: Sendable, Service {
                     if state.closed { return .failure(PGError(.poolClosed, message: "the database pool is shut down")) }
                     // Checked under the lock `onCancel` takes too: a cancellation is seen here or finds the waiter.
                     if Task.isCancelled { return .failure(CancellationError()) }
-                    if let connection = state.idle.popLast() { return .success(.connection(connection)) }
-                    if state.open < maxConnections {
-                        state.open += 1
-                        return .success(.openSlot)
-                    }
+                    if let grant = state.grantNow(maxConnections: maxConnections) { return .success(grant) }
                     state.waiters.append(Waiter(id: id, continuation: continuation))
                     return nil
                 }

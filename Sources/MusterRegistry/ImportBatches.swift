@@ -1,3 +1,5 @@
+import MusterCore
+
 /// A volunteer CSV file made into the rows of `VOLUNTEER.IMPORT` requests, one batch at a time.
 ///
 /// Batches are made on demand, so a large file is converted while the batches before are being stored, and only
@@ -63,6 +65,14 @@ public struct ImportBatches: Sendable {
     /// How much of the file has been read, from 0 to 1.
     public var fractionRead: Double { reader.fractionRead }
 
+    /// The `VOLUNTEER.IMPORT` request line that sends `rows`, registering in `registeringState` when one is given
+    /// (an admin token must give one).
+    public static func requestLine(_ rows: [Row], registeringState: Jurisdiction?) -> String {
+        var line = "VOLUNTEER.IMPORT {\"rows\":[" + rows.map(\.json).joined(separator: ",") + "]"
+        if let registeringState { line += ",\"registeringState\":\"\(registeringState.code)\"" }
+        return line + "}"
+    }
+
     /// The next batch, nil once the file is done. A batch may hold problems only.
     public mutating func next() -> Batch? {
         guard !finished || carried != nil else { return nil }
@@ -103,5 +113,27 @@ public struct ImportBatches: Sendable {
             batch.bytes = size
         }
         return batch.rows.isEmpty && batch.problems.isEmpty ? nil : batch
+    }
+}
+
+/// One `ImportBatches` shared by several senders, each asking for its next batch.
+///
+/// An actor rather than a lock: converting a batch of 1,000 rows takes tens of milliseconds, and senders waiting
+/// their turn are suspended instead of holding threads that the replies of the batches in flight need.
+public actor ImportBatchQueue {
+    private var source: ImportBatches
+    /// Every row so far that could not be made into a registration.
+    public private(set) var problems: [ImportBatches.Problem] = []
+
+    public init(_ source: ImportBatches) {
+        self.source = source
+    }
+
+    /// The next batch and how much of the file has been read by then; nil at the end of the file. The batch's
+    /// problems are also kept in `problems`.
+    public func next() -> (batch: ImportBatches.Batch, fractionRead: Double)? {
+        guard let batch = source.next() else { return nil }
+        problems += batch.problems
+        return (batch, source.fractionRead)
     }
 }

@@ -19,8 +19,10 @@ enum ReportCommands {
         return try VolunteerCommands.confinedState(asked: asked, context)
     }
 
-    /// Reads a command body with one of MusterRegistry's input parsers; its field errors become `BAD_REQUEST`.
-    static func readInput<Input>(_ value: JSONValue, _ parse: (JSONValue) throws(FieldErrors) -> Input) throws -> Input {
+    /// Reads a command's JSON body with one of MusterRegistry's input parsers; malformed JSON and field errors
+    /// become `BAD_REQUEST`.
+    static func readInput<Input>(_ request: Request, _ parse: (JSONValue) throws(FieldErrors) -> Input) throws -> Input {
+        let value = try VolunteerCommands.body(request)
         do throws(FieldErrors) {
             return try parse(value)
         } catch {

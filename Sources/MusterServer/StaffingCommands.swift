@@ -52,7 +52,7 @@ enum StaffingCommands {
         summary: "Registers a facility in a state (a state token: its own).",
         access: VolunteerCommands.stateRoles, arguments: CommandArguments(body: .required),
         body: .async { request, context in
-            let input = try ReportCommands.readInput(try VolunteerCommands.body(request), FacilityInput.parse)
+            let input = try ReportCommands.readInput(request, FacilityInput.parse)
             let state = input.state?.code
             let own = VolunteerCommands.scope(context)
             if let own, let state, state != own { throw CommandError.forbidden("a \(own) token registers \(own)'s facilities only") }
@@ -92,7 +92,7 @@ enum StaffingCommands {
         summary: "Submits a staffing request for a facility (a hospital token: its own facility).",
         access: everyone, arguments: CommandArguments(body: .required),
         body: .async { request, context in
-            let input = try ReportCommands.readInput(try VolunteerCommands.body(request), StaffingRequestInput.parse)
+            let input = try ReportCommands.readInput(request, StaffingRequestInput.parse)
             let own = context.identity?.facilityID
             if let own, let given = input.facilityID, given != own {
                 throw CommandError.forbidden("facilityId: a hospital token submits for its own facility (\(own)) only")

@@ -229,7 +229,7 @@ enum VolunteerCommands {
         access: stateRoles, arguments: CommandArguments(minWords: 1, maxWords: 1, body: .required),
         body: .async { request, context in
             let id = try volunteerID(request)
-            let input = try await mapped(context) { try VerificationInput.parse(try body(request)) }
+            let input = try ReportCommands.readInput(request, VerificationInput.parse)
             let scope = scope(context)
             let store = context.services.volunteers
             let identity = context.identity!
@@ -251,7 +251,7 @@ enum VolunteerCommands {
         summary: "Searches volunteers: one ROW each (full records with \"full\": true), then OK {count, next}.",
         access: stateRoles, arguments: CommandArguments(body: .optional),
         body: .async { request, context in
-            let query = try ReportCommands.readInput(try body(request), VolunteerQuery.parse)
+            let query = try ReportCommands.readInput(request, VolunteerQuery.parse)
             var requested = query.filter
             requested.state = try confinedState(asked: query.filter.state, context)
             let (filter, after, limit, full) = (requested, query.after, query.limit, query.full)

@@ -1,7 +1,7 @@
 import Foundation
 import MusterClient
+import MusterCore
 import MusterRegistry
-import NIOConcurrencyHelpers
 
 /// The import scenario: the file is read, converted and sent as `musterctl volunteers import FILE --state S` does
 /// it, through the same `ImportBatches`: batches of up to 1,000 rows within the server's line limit, converted as
@@ -13,13 +13,13 @@ enum CSVImport {
         var existing = 0
         var failed = 0
         var batchCount = 0
-        var prepareSeconds = 0.0
+        var readSeconds = 0.0
         /// Latency of each batch.
         var batches = LoadResult()
     }
 
     static func run(path: String, session: Session, maxLineLength: Int, connections: Int) async throws -> Outcome {
-        let prepareStarted = ContinuousClock.now
+        let readStarted = ContinuousClock.now
         guard let data = FileManager.default.contents(atPath: path) else { throw LoadError("cannot read \(path)") }
         let source: ImportBatches
         do throws(ImportBatches.FileError) {
@@ -27,22 +27,18 @@ enum CSVImport {
         } catch {
             throw LoadError("\(path): \(error)")
         }
-        let prepareSeconds = ProtocolBenchClock.seconds(ContinuousClock.now - prepareStarted)
-        let stateField = ",\"registeringState\":\"\(session.state)\""
+        let readSeconds = ProtocolBenchClock.seconds(ContinuousClock.now - readStarted)
+        let registeringState = Jurisdiction(session.state)
         // Batches are converted as the connections ask for them, as musterctl does.
-        let queue = NIOLockedValueBox((source: source, unreadable: 0))
+        let queue = ImportBatchQueue(source)
         let outcomes = try await withThrowingTaskGroup(of: Outcome.self) { group in
             for _ in 0..<connections {
                 group.addTask {
                     let client = try await session.connect()
                     var outcome = Outcome()
-                    while let batch = queue.withLockedValue({ state -> [ImportBatches.Row]? in
-                        guard let batch = state.source.next() else { return nil }
-                        state.unreadable += Set(batch.problems.map(\.line)).count
-                        return batch.rows
-                    }) {
+                    while let batch = await queue.next()?.batch.rows {
                         guard !batch.isEmpty else { continue }
-                        let line = "VOLUNTEER.IMPORT {\"rows\":[" + batch.map(\.json).joined(separator: ",") + "]" + stateField + "}"
+                        let line = ImportBatches.requestLine(batch, registeringState: registeringState)
                         let sent = ContinuousClock.now
                         let reply = try await client.send(line)
                         let elapsed = ProtocolBenchClock.seconds(ContinuousClock.now - sent)
@@ -71,9 +67,9 @@ enum CSVImport {
             }
             return try await group.reduce(into: [Outcome]()) { $0.append($1) }
         }
-        let unreadable = queue.withLockedValue { $0.unreadable }
+        let unreadable = Set(await queue.problems.map(\.line)).count
         var total = Outcome()
-        total.prepareSeconds = prepareSeconds
+        total.readSeconds = readSeconds
         total.rows = unreadable
         total.failed = unreadable
         for outcome in outcomes {

@@ -189,7 +189,7 @@ extension MusterBench {
             result.ok = outcome.created + outcome.existing
             var report = Report(name: "import", shape: "\(importConnections)x1", unit: "rows", result: result)
             report.note = "\(outcome.rows) rows: \(outcome.created) created, \(outcome.existing) already present, \(outcome.failed) failed; "
-                + "\(outcome.batchCount) batches; reading the file took \(String(format: "%.2f", outcome.prepareSeconds)) s (rows are converted while batches are in flight)"
+                + "\(outcome.batchCount) batches; reading the file took \(String(format: "%.2f", outcome.readSeconds)) s (rows are converted while batches are in flight)"
             if outcome.failed > 0 { report.result.errors = outcome.failed }
             report.latencyOf = "batch"
             return report

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MusterClient
+import MusterCore
 import MusterRegistry
 
 #if canImport(Glibc)
@@ -33,6 +34,9 @@ extension MusterCtl.Volunteers {
 
         func validate() throws {
             guard (1...32).contains(connections) else { throw ValidationError("--connections must be from 1 to 32") }
+            if let state, Jurisdiction(state) == nil {
+                throw ValidationError("--state: \"\(state)\" is not a US state or territory code (e.g. NY, PR)")
+            }
         }
 
         func run() async throws {
@@ -50,10 +54,10 @@ extension MusterCtl.Volunteers {
             } catch {
                 throw ValidationError("\(file): \(error)")
             }
-            let stateField = state.map { ",\"registeringState\":\"\($0.uppercased())\"" } ?? ""
+            let registeringState = state.flatMap(Jurisdiction.init)
 
             let progress = Progress(show: isatty(2) == 1 && !json)
-            let queue = BatchQueue(source, progress: progress)
+            let queue = ImportBatchQueue(source)
             let daemon = daemon
             let connections = connections
             let results = try await withThrowingTaskGroup(of: [BatchResult].self) { group in
@@ -61,10 +65,12 @@ extension MusterCtl.Volunteers {
                     group.addTask {
                         var client: MusterClient?
                         var done: [BatchResult] = []
-                        while let batch = queue.next() {
+                        while let (next, fractionRead) = await queue.next() {
+                            progress.read(fraction: fractionRead, failed: Set(next.problems.map(\.line)).count)
+                            let batch = next.rows
                             guard !batch.isEmpty else { continue }
                             if client == nil { client = try await daemon.connectAuthenticated() }
-                            let line = "VOLUNTEER.IMPORT {\"rows\":[" + batch.map(\.json).joined(separator: ",") + "]" + stateField + "}"
+                            let line = ImportBatches.requestLine(batch, registeringState: registeringState)
                             let result = BatchResult.from(try await client!.send(line), batch: batch)
                             progress.add(result)
                             done.append(result)
@@ -77,7 +83,7 @@ extension MusterCtl.Volunteers {
             }
             progress.finish()
 
-            var failures: [(line: Int, column: String, rule: String)] = queue.problems.map { ($0.line, $0.column, $0.rule) }
+            var failures: [(line: Int, column: String, rule: String)] = await queue.problems.map { ($0.line, $0.column, $0.rule) }
             var created = 0
             var existing = 0
             var outcomes: [String] = []
@@ -133,38 +139,6 @@ struct BatchResult: Sendable {
             }
         }
         return result
-    }
-}
-
-/// Hands batches to the connections, one at a time, converting each from the file when it is asked for; keeps the
-/// problems found on the way.
-final class BatchQueue: @unchecked Sendable {
-    // Guarded by `lock`.
-    private var source: ImportBatches
-    private var found: [ImportBatches.Problem] = []
-    private let progress: Progress
-    private let lock = NSLock()
-
-    init(_ source: ImportBatches, progress: Progress) {
-        self.source = source
-        self.progress = progress
-    }
-
-    /// The next batch's rows (possibly none, when all its rows had problems); nil at the end of the file.
-    func next() -> [ImportBatches.Row]? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard let batch = source.next() else { return nil }
-        found += batch.problems
-        progress.read(fraction: source.fractionRead, failed: Set(batch.problems.map(\.line)).count)
-        return batch.rows
-    }
-
-    /// The rows that could not be made into registrations.
-    var problems: [ImportBatches.Problem] {
-        lock.lock()
-        defer { lock.unlock() }
-        return found
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import MusterCore
 import MusterRegistry
 import Testing
 
@@ -63,6 +64,22 @@ import Testing
         #expect(found.flatMap(\.rows).map(\.line) == [2])
         #expect(found.flatMap(\.problems).map(\.column) == ["row"])
         #expect(found.flatMap(\.problems).first?.line == 3)
+    }
+
+    @Test func batchesAreSentAsImportEnvelopesTheServerReads() async throws {
+        let text = [Self.header, Self.row("a"), Self.row("b", lat: "north"), Self.row("c")].joined(separator: "\n")
+        let queue = ImportBatchQueue(try ImportBatches(csv: Array(text.utf8), maxBatchBytes: 60_000))
+        let first = try #require(await queue.next())
+        #expect(first.fractionRead == 1)
+        #expect(await queue.next() == nil)
+        #expect(await queue.problems.map(\.line) == [3])
+        let line = ImportBatches.requestLine(first.batch.rows, registeringState: Jurisdiction("ny"))
+        #expect(line.hasPrefix("VOLUNTEER.IMPORT {"))
+        let envelope = try ImportEnvelope.parse(try JSONValue.parse(String(line.dropFirst("VOLUNTEER.IMPORT ".count))))
+        #expect(envelope.registeringState == Jurisdiction("NY"))
+        #expect(envelope.rows.map(\.line) == [2, 4])
+        let unscoped = ImportBatches.requestLine(first.batch.rows, registeringState: nil)
+        #expect(try ImportEnvelope.parse(try JSONValue.parse(String(unscoped.dropFirst("VOLUNTEER.IMPORT ".count)))).registeringState == nil)
     }
 
     @Test func aFileThatCannotBeImportedSaysWhy() {

@@ -1,4 +1,5 @@
 import MusterServer
+import MusterTestSupport
 import Synchronization
 import Testing
 
@@ -33,11 +34,6 @@ import Testing
         var batches: [[Int]] { state.withLock { $0.batches } }
     }
 
-    static func eventually(_ condition: () -> Bool) async throws {
-        for _ in 0..<500 where !condition() { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(condition())
-    }
-
     @Test func itemsArrivingWhileBatchesRunGoTogetherInTheNext() async throws {
         let gate = Gate()
         let batcher = Batcher<Int, Int>(maxInFlight: 2, maxBatchSize: 100) { _, items in
@@ -47,10 +43,10 @@ import Testing
         try await withThrowingTaskGroup(of: (Int, Int).self) { group in
             // The first two run at once, each alone, and are held.
             for item in 0..<2 { group.addTask { (item, try await batcher.submit(item)) } }
-            try await Self.eventually { gate.batches.count == 2 }
+            #expect(try await eventually(every: .milliseconds(10)) { gate.batches.count == 2 })
             // The next eight wait for them.
             for item in 2..<10 { group.addTask { (item, try await batcher.submit(item)) } }
-            try await Self.eventually { batcher.waiting == 8 }
+            #expect(try await eventually(every: .milliseconds(10)) { batcher.waiting == 8 })
             #expect(gate.batches.count == 2)
             gate.open()
             var results: [Int: Int] = [:]
@@ -72,9 +68,9 @@ import Testing
         }
         try await withThrowingTaskGroup(of: Int.self) { group in
             group.addTask { try await batcher.submit(0, lane: "held") }
-            try await Self.eventually { gate.batches.count == 1 }
+            #expect(try await eventually(every: .milliseconds(10)) { gate.batches.count == 1 })
             for item in 1...7 { group.addTask { try await batcher.submit(item, lane: "held") } }
-            try await Self.eventually { batcher.waiting == 7 }
+            #expect(try await eventually(every: .milliseconds(10)) { batcher.waiting == 7 })
             // Another lane runs while "held" is held.
             #expect(try await batcher.submit(42, lane: "other") == 42)
             gate.open()

@@ -40,11 +40,6 @@ import Testing
         return blocker
     }
 
-    /// Polls `condition` every 25 ms, for up to 10 s.
-    static func waitFor(_ condition: () -> Bool) async throws {
-        for _ in 0..<400 where !condition() { try await Task.sleep(for: .milliseconds(25)) }
-    }
-
     /// The number under `key` in the reply's JSON.
     static func id(_ reply: Response, key: String = "id") throws -> Int64 {
         let payload = try #require(reply.payload, "\(reply)")
@@ -137,7 +132,7 @@ import Testing
                     }
                 }
                 // Two batches (the most in flight for one state) wait for the lock; the other six wait for them.
-                try await Self.waitFor { server.services.registrations.waiting == 6 }
+                _ = try await eventually(every: .milliseconds(25)) { server.services.registrations.waiting == 6 }
                 #expect(server.services.registrations.waiting == 6)
                 #expect(replies.value.withLock { $0.isEmpty }, "nothing is answered before it is committed")
                 try blocker.executeScript("COMMIT")
@@ -173,10 +168,10 @@ import Testing
                 // Two batches of one wait for the lock, so the other six, poison among them, queue for the next.
                 send(0)
                 send(1)
-                try await Self.waitFor { server.services.registrations.running == 2 }
+                _ = try await eventually(every: .milliseconds(25)) { server.services.registrations.running == 2 }
                 #expect(server.services.registrations.running == 2)
                 for index in 2..<8 { send(index) }
-                try await Self.waitFor { server.services.registrations.waiting == 6 }
+                _ = try await eventually(every: .milliseconds(25)) { server.services.registrations.waiting == 6 }
                 #expect(server.services.registrations.waiting == 6)
                 try blocker.executeScript("COMMIT")
                 try await group.waitForAll()

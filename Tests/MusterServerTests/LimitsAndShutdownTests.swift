@@ -93,18 +93,16 @@ import Testing
             try await client.writeRaw(Array("AUTH \(token)\nPING\n".utf8))
             // Wait until AUTH is really in flight: its UPDATE waits for a row lock. (Only a writer of those rows waits
             // for them; the daemon's own reads of api_tokens do not. pg_stat_activity's query text is no guide: for a
-            // prepared statement it may still show the connection's previous one.) A deadline, not a count of polls:
-            // with the whole suite running on two cores AUTH can take seconds to get there; only never is a failure.
+            // prepared statement it may still show the connection's previous one.)
             var waiting = 0
-            let deadline = ContinuousClock.now + .seconds(60)
-            while waiting == 0, ContinuousClock.now < deadline {
+            _ = try await eventually(every: .milliseconds(50)) {
                 waiting = try blocker.query(
                     """
                     SELECT count(*) AS n FROM pg_stat_activity
                     WHERE wait_event_type = 'Lock' AND wait_event = 'transactionid' AND datname = current_database()
                     """
                 )[0].decode("n", as: Int.self)
-                if waiting == 0 { try await Task.sleep(for: .milliseconds(50)) }
+                return waiting > 0
             }
             if waiting != 1 {
                 let activity = try blocker.query(
@@ -122,15 +120,13 @@ import Testing
             }
             let shutdown = Task { await server.shutdown() }
             // New connections are soon no longer accepted.
-            var refused = false
-            let shutdownDeadline = ContinuousClock.now + .seconds(60)
-            while !refused, ContinuousClock.now < shutdownDeadline {
+            let refused = try await eventually(every: .milliseconds(50)) {
                 do {
                     let late = try await server.connect()
                     await late.close()
-                    try await Task.sleep(for: .milliseconds(50))
+                    return false
                 } catch {
-                    refused = true
+                    return true
                 }
             }
             #expect(refused)
