@@ -6,7 +6,8 @@
 // The input is text (invalid UTF-8 repaired, as the server only ever hands over a Swift String). Invariants:
 // - the parser never crashes, and a parsed value written back (`jsonText`) parses to the same value;
 // - merge patches are idempotent (RFC 7386);
-// - a registration that validates, stored (`JSONValue.from`) and validated again, gives the same profile (what
+// - a registration that validates is stored as the text JSONEncoder would write (`VolunteerProfile.jsonText`), and
+//   stored (`JSONValue.from`) and validated again, gives the same profile (what
 //   `VOLUNTEER.UPDATE` and re-imports do); the same for registrations made from a valid base plus the input as a
 //   patch, which gets far past the required fields;
 // - a command body is accepted only with values inside its limits, refused only with named field errors, and an
@@ -28,6 +29,13 @@ let bases: [JSONValue] = [
     #"{"ref":"s-1","category":"student","profession":"medical_student","firstName":"Sam","lastName":"Ng","email":"s@u.edu","homeState":"MA","student":{"school":"Tufts","program":"medicine","year":4,"graduationDate":"2020-05-17","graduated":false}}"#,
 ].map { try! JSONValue.parse($0) }
 
+/// The encoder whose output `VolunteerProfile.jsonText` reproduces.
+let profileEncoder: JSONEncoder = {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return encoder
+}()
+
 func checkRegistration(_ value: JSONValue) {
     let profile: VolunteerProfile
     do throws(FieldErrors) {
@@ -37,6 +45,8 @@ func checkRegistration(_ value: JSONValue) {
         _ = error.description
         return
     }
+    let encoded = String(decoding: try! profileEncoder.encode(profile), as: UTF8.self)
+    precondition(profile.jsonText == encoded, "the stored text differs from JSONEncoder's:\n\(profile.jsonText)\n\(encoded)")
     let stored: JSONValue
     do { stored = try JSONValue.from(profile) } catch { preconditionFailure("a valid profile cannot be encoded: \(error)") }
     do throws(FieldErrors) {

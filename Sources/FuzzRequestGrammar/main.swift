@@ -6,7 +6,9 @@
 //   UTF-8 breaks (the bytes before it validate, the line as a whole does not);
 // - a parsed request is well formed (upper-case verb of at most 32 letters, digits, `.`, `_`, `-`; at most 64
 //   non-empty words without spaces, none starting with `{`; a body from `{` to `}`);
-// - writing the request back as `VERB word... {body}` and parsing that gives the same request.
+// - writing the request back as `VERB word... {body}` and parsing that gives the same request;
+// - the parser, which works on the line's bytes, agrees with a plain reading of it by Unicode scalars and Characters
+//   (`readByScalars`), on every line of valid UTF-8 without control characters.
 import FuzzSupport
 import MusterProtocol
 
@@ -33,8 +35,55 @@ func check(_ request: Request, line: [UInt8]) {
     precondition(again == .success(.request(request)), "\"\(rewritten)\" parsed as \(again), not as \(request)")
 }
 
+/// The request grammar read the plain way: words split at spaces and tabs scalar by scalar, the body from the first
+/// `{` to a `}` that ends the line (Characters, so a `}` with a combining mark after it does not end it).
+/// Returns nil for an empty line and for a line it refuses; leaves out the HTTP check.
+func readByScalars(_ text: String) -> (verb: String, words: [String], body: String?)? {
+    let scalars = text.unicodeScalars
+    var index = scalars.startIndex
+    func skipSpaces() {
+        while index < scalars.endIndex, scalars[index] == " " || scalars[index] == "\t" { index = scalars.index(after: index) }
+    }
+    func readWord() -> String {
+        let start = index
+        while index < scalars.endIndex, scalars[index] != " ", scalars[index] != "\t" { index = scalars.index(after: index) }
+        return String(scalars[start..<index])
+    }
+    skipSpaces()
+    if index == scalars.endIndex { return nil }
+    let verb = readWord()
+    var words: [String] = []
+    var body: String?
+    while true {
+        skipSpaces()
+        if index == scalars.endIndex { break }
+        if scalars[index] == "{" {
+            var rest = String(scalars[index...])
+            while let last = rest.last, last == " " || last == "\t" { rest.removeLast() }
+            guard rest.hasSuffix("}") else { return nil }
+            body = rest
+            break
+        }
+        guard words.count < RequestParser.maxWords else { return nil }
+        words.append(readWord())
+    }
+    return (verb, words, body)
+}
+
 Fuzz.main { raw in
     let line = Array(raw)
+    if let text = String(validating: line, as: UTF8.self), !line.contains(where: { $0 < 0x20 && $0 != 0x09 || $0 == 0x7F }),
+        case .success(.request(let request)) = Result(catching: { () throws(RequestError) in try RequestParser.parse(line) })
+    {
+        let plain = readByScalars(text)
+        precondition(
+            plain?.verb.uppercased() == request.verb && plain?.words == request.words && plain?.body == request.body,
+            "\(request) differs from the plain reading \(String(describing: plain))")
+    } else if let text = String(validating: line, as: UTF8.self), !line.contains(where: { $0 < 0x20 && $0 != 0x09 || $0 == 0x7F }),
+        case .failure(.unterminatedBody) = Result(catching: { () throws(RequestError) in try RequestParser.parse(line) })
+    {
+        precondition(readByScalars(text) == nil, "\"\(text)\" refused as unterminated, read plainly as a request")
+    }
     do throws(RequestError) {
         switch try RequestParser.parse(line) {
         case .empty:

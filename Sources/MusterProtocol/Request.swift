@@ -73,33 +73,32 @@ public enum RequestParser {
     }
 
     static func parse(text: String) throws(RequestError) -> ParsedLine {
-        let scalars = text.unicodeScalars
-        var index = scalars.startIndex
+        // Words are split at spaces and tabs, single ASCII bytes, so every index below falls on a character boundary
+        // and each word or body is one slice of the line's bytes.
+        let utf8 = text.utf8
+        var index = utf8.startIndex
+        func isSpace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
         func skipSpaces() {
-            while index < scalars.endIndex, scalars[index] == " " || scalars[index] == "\t" {
-                index = scalars.index(after: index)
-            }
+            while index < utf8.endIndex, isSpace(utf8[index]) { utf8.formIndex(after: &index) }
         }
         func readWord() -> String {
             let start = index
-            while index < scalars.endIndex, scalars[index] != " ", scalars[index] != "\t" {
-                index = scalars.index(after: index)
-            }
-            return String(scalars[start..<index])
+            while index < utf8.endIndex, !isSpace(utf8[index]) { utf8.formIndex(after: &index) }
+            return String(text[start..<index])
         }
         skipSpaces()
-        if index == scalars.endIndex { return .empty }
+        if index == utf8.endIndex { return .empty }
         let verb = readWord()
         var words: [String] = []
         var body: String?
         while true {
             skipSpaces()
-            if index == scalars.endIndex { break }
-            if scalars[index] == "{" {
-                var rest = String(scalars[index...])
-                while let last = rest.last, last == " " || last == "\t" { rest.removeLast() }
-                guard rest.hasSuffix("}") else { throw .unterminatedBody }
-                body = rest
+            if index == utf8.endIndex { break }
+            if utf8[index] == UInt8(ascii: "{") {
+                var end = utf8.endIndex
+                while isSpace(utf8[utf8.index(before: end)]) { utf8.formIndex(before: &end) }
+                guard utf8[utf8.index(before: end)] == UInt8(ascii: "}") else { throw .unterminatedBody }
+                body = String(text[index..<end])
                 break
             }
             guard words.count < maxWords else { throw .tooManyArguments(limit: maxWords) }
@@ -112,7 +111,7 @@ public enum RequestParser {
     }
 
     static func isValidVerb(_ verb: String) -> Bool {
-        let bytes = Array(verb.utf8)
+        let bytes = verb.utf8
         guard !bytes.isEmpty, bytes.count <= maxVerbLength else { return false }
         for (position, byte) in bytes.enumerated() {
             let isLetter = (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122)
@@ -123,7 +122,6 @@ public enum RequestParser {
         return true
     }
 
-    /// The offset of the first byte that breaks UTF-8 well-formedness (RFC 3629, no overlongs or surrogates).
     static func firstInvalidUTF8Offset<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Int {
         let array = Array(bytes)
         var i = 0

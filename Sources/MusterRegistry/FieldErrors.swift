@@ -73,12 +73,13 @@ public struct ObjectReader {
             fail(key, "expected a string, got \(value.typeName)")
             return nil
         }
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmingWhitespace
         if trimmed.isEmpty {
             if required { fail(key, "must not be empty") }
             return nil
         }
-        if trimmed.count > maxLength {
+        // A character is at least one byte, so only a longer byte count can be too many characters.
+        if trimmed.utf8.count > maxLength, trimmed.count > maxLength {
             fail(key, "longer than \(maxLength) characters")
             return nil
         }

@@ -57,7 +57,7 @@ public struct ImportBatches: Sendable {
             throw FileError(description: error.description)
         }
         guard let first else { throw FileError(description: "the file is empty") }
-        header = first.map { $0.trimmingCharacters(in: .whitespaces) }
+        header = first.map(\.trimmingWhitespace)
         let problems = VolunteerCSV.validateHeader(header)
         guard problems.isEmpty else { throw FileError(description: "header: " + problems.joined(separator: "; ")) }
     }
@@ -96,7 +96,7 @@ public struct ImportBatches: Sendable {
                 finished = true
                 break
             }
-            if cells.count == 1, cells[0].trimmingCharacters(in: .whitespaces).isEmpty { continue }
+            if cells.count == 1, cells[0].trimmingWhitespace.isEmpty { continue }
             let (registration, errors) = VolunteerCSV.registration(header: header, cells: cells)
             batch.problems += errors.map { Problem(line: reader.line, column: $0.field, rule: $0.rule) }
             guard let registration else { continue }

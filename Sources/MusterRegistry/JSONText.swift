@@ -23,7 +23,7 @@ extension JSONValue {
             precondition(number.isFinite, "JSON has no infinite or NaN numbers")
             let text = String(number)
             out += text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) ? text : text + ".0"
-        case .string(let text): Self.writeString(text, into: &out)
+        case .string(let text): JSONWriter.appendQuoted(text, to: &out)
         case .array(let items):
             out += "["
             for (index, item) in items.enumerated() {
@@ -35,42 +35,11 @@ extension JSONValue {
             out += "{"
             for (index, key) in members.keys.sorted().enumerated() {
                 if index > 0 { out += "," }
-                Self.writeString(key, into: &out)
+                JSONWriter.appendQuoted(key, to: &out)
                 out += ":"
                 members[key]!.write(into: &out)
             }
             out += "}"
         }
-    }
-
-    /// A JSON string literal: quotes, backslashes and control characters escaped, everything else as it is.
-    static func writeString(_ text: String, into out: inout String) {
-        out += "\""
-        var plainFrom = text.unicodeScalars.startIndex
-        var index = plainFrom
-        let scalars = text.unicodeScalars
-        while index < scalars.endIndex {
-            let scalar = scalars[index]
-            let escape: String?
-            switch scalar {
-            case "\"": escape = "\\\""
-            case "\\": escape = "\\\\"
-            case "\n": escape = "\\n"
-            case "\r": escape = "\\r"
-            case "\t": escape = "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                escape = "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: escape = nil
-            }
-            if let escape {
-                out.unicodeScalars.append(contentsOf: scalars[plainFrom..<index])
-                out += escape
-                plainFrom = scalars.index(after: index)
-            }
-            index = scalars.index(after: index)
-        }
-        out.unicodeScalars.append(contentsOf: scalars[plainFrom..<scalars.endIndex])
-        out += "\""
     }
 }

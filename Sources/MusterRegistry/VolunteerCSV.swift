@@ -12,6 +12,8 @@ public enum VolunteerCSV {
         case text, number, integer, boolean, list
     }
 
+    private static let columnsByName = Dictionary(uniqueKeysWithValues: columns.map { ($0.name, $0) })
+
     static let columns: [(name: String, path: [String], kind: Kind)] = [
         ("ref", ["ref"], .text), ("category", ["category"], .text), ("profession", ["profession"], .text),
         ("first_name", ["firstName"], .text), ("last_name", ["lastName"], .text),
@@ -68,10 +70,9 @@ public enum VolunteerCSV {
         guard cells.count == names.count else {
             return (nil, [FieldError("row", "has \(cells.count) cells, the header has \(names.count)")])
         }
-        let byName = Dictionary(uniqueKeysWithValues: columns.map { ($0.name, $0) })
         for (name, raw) in zip(names, cells) {
-            let cell = raw.trimmingCharacters(in: .whitespaces)
-            guard !cell.isEmpty, let column = byName[name] else { continue }
+            let cell = raw.trimmingWhitespace
+            guard !cell.isEmpty, let column = columnsByName[name] else { continue }
             let value: JSONValue
             switch column.kind {
             case .text:
@@ -98,7 +99,7 @@ public enum VolunteerCSV {
                     continue
                 }
             case .list:
-                value = .array(cell.split(separator: ";").map { .string($0.trimmingCharacters(in: .whitespaces)) })
+                value = .array(cell.split(separator: ";").map { .string($0.trimmingWhitespace) })
             }
             if column.path[0] == "licenses" {
                 licence[column.path[1]] = value

@@ -238,10 +238,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 .error(.tooLong, "line exceeds \(configuration.maxLineLength) bytes; it was discarded"),
                 context: context)
         case .line(let line):
+            // Parsed from the buffer's contiguous bytes, not byte by byte through a view of them.
+            let result = line.withUnsafeReadableBytes { bytes in
+                Result { () throws(RequestError) in try RequestParser.parse(bytes) }
+            }
             let parsed: ParsedLine
-            do {
-                parsed = try RequestParser.parse(line.readableBytesView)
-            } catch {
+            switch result {
+            case .success(let line): parsed = line
+            case .failure(let error):
                 emit(.error(.badRequest, error.description), context: context)
                 return
             }

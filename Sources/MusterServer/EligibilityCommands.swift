@@ -177,7 +177,8 @@ struct GrantView: Encodable {
 
     /// This grant as `JSONText.encode` would write it.
     func write(to json: inout JSONWriter) {
-        json.key("conditions", first: true)
+        json.beginObject()
+        json.key("conditions")
         json.strings(conditions)
         json.key("grade")
         json.string(grade)
@@ -191,6 +192,7 @@ struct GrantView: Encodable {
         json.bool(uncertain)
         json.key("version")
         json.int(version)
+        json.endObject()
     }
 }
 
@@ -237,8 +239,8 @@ struct DecisionView: Encodable {
     /// reply), written by hand because this is the reply of the busiest read.
     var json: String {
         var json = JSONWriter()
-        json.raw("{")
-        json.key("conditions", first: true)
+        json.beginObject()
+        json.key("conditions")
         json.strings(conditions)
         if let credentialLevel {
             json.key("credentialLevel")
@@ -249,27 +251,21 @@ struct DecisionView: Encodable {
         json.key("eligible")
         json.bool(eligible)
         json.key("grants")
-        json.array(grants) { json, grant in
-            json.raw("{")
-            grant.write(to: &json)
-            json.raw("}")
-        }
+        json.array(grants) { json, grant in grant.write(to: &json) }
         json.key("packs")
         json.array(packs) { json, pack in
-            json.raw("{")
-            json.key("id", first: true)
+            json.beginObject()
+            json.key("id")
             json.string(pack.id)
             json.key("version")
             json.int(pack.version)
-            json.raw("}")
+            json.endObject()
         }
         json.key("primary")
         if let primary {
-            json.raw("{")
             primary.write(to: &json)
-            json.raw("}")
         } else {
-            json.raw("null")
+            json.null()
         }
         json.key("reasons")
         json.strings(reasons)
@@ -285,7 +281,7 @@ struct DecisionView: Encodable {
             json.key("volunteerId")
             json.int(volunteerId)
         }
-        json.raw("}")
+        json.endObject()
         let text = json.output
         assert(text == JSONText.encode(self), "DecisionView.json differs from JSONText.encode:\n\(text)\n\(JSONText.encode(self))")
         return text

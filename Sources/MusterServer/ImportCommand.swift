@@ -78,7 +78,10 @@ enum ImportCommand {
                 return (row.position, RowOutcome(line: row.line, errors: [Problem(field: "row", rule: message)]))
             }
             for (position, outcome) in stored { outcomes[position] = outcome }
-            context.services.announcer.announce(stored.compactMap { $0.1.created == true ? $0.1.id : nil })
+            context.services.announcer.announce(stored.compactMap { _, outcome in
+                guard outcome.created == true, let id = outcome.id else { return nil }
+                return RegisteredVolunteer(id: id, state: state.code)
+            })
             let ordered = outcomes.compactMap { $0 }
             let totals = Totals(
                 created: ordered.filter { $0.created == true }.count, existing: ordered.filter { $0.created == false }.count,

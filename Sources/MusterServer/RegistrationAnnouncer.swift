@@ -10,35 +10,35 @@ import MusterStore
 /// fails (the database went away) is logged and dropped: the registrations themselves are stored, and subscribers
 /// that missed events can list what changed.
 public struct RegistrationAnnouncer: Sendable {
-    private let batcher: Batcher<[Int64], Void>
+    private let batcher: Batcher<[RegisteredVolunteer], Void>
     private let logger: Logger
 
     public init(pool: PGPool, store: VolunteerStore = VolunteerStore(), logger: Logger) {
         self.logger = logger
         batcher = Batcher(maxInFlight: 1, maxBatchSize: 256) { _, lists in
-            let ids = lists.flatMap { $0 }
-            try await pool.withConnection { connection in try store.announceRegistrations(connection, ids: ids) }
+            let registered = lists.flatMap { $0 }
+            try await pool.withConnection { connection in try store.announceRegistrations(connection, registered) }
             return lists.map { _ in .success(()) }
         }
     }
 
-    /// Announces the volunteers with these ids (registered and committed) in the background.
-    public func announce(_ ids: [Int64]) {
-        guard !ids.isEmpty else { return }
+    /// Announces these volunteers (registered and committed) in the background.
+    public func announce(_ registered: [RegisteredVolunteer]) {
+        guard !registered.isEmpty else { return }
         let batcher = batcher
         let logger = logger
         Task {
             do {
-                try await batcher.submit(ids)
+                try await batcher.submit(registered)
             } catch {
-                logger.warning("registration events not sent", metadata: ["volunteers": "\(ids.count)", "error": "\(error)"])
+                logger.warning("registration events not sent", metadata: ["volunteers": "\(registered.count)", "error": "\(error)"])
             }
         }
     }
 
-    /// Announces the volunteers with these ids and returns once the announcement is sent.
-    public func announceNow(_ ids: [Int64]) async throws {
-        guard !ids.isEmpty else { return }
-        try await batcher.submit(ids)
+    /// Announces these volunteers and returns once the announcement is sent.
+    public func announceNow(_ registered: [RegisteredVolunteer]) async throws {
+        guard !registered.isEmpty else { return }
+        try await batcher.submit(registered)
     }
 }

@@ -46,7 +46,7 @@ public struct RegistrationBatcher: Sendable {
             }
             announcer.announce(outcomes.compactMap { outcome in
                 guard case .success(let stored) = outcome, stored.created else { return nil }
-                return stored.id
+                return RegisteredVolunteer(id: stored.id, state: state.code)
             })
             return outcomes
         }

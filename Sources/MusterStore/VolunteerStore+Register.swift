@@ -39,12 +39,11 @@ extension VolunteerStore {
         // row count). They are still planned afresh for each batch: a generic plan cached while the table was
         // small (a new registry, early in a bulk import) kept scanning it whole as it grew, at 1 to 3 ms a
         // statement by 10k volunteers, against 0.05 ms. The insert, which scans no table, keeps its cached plan.
-        // What is stored already: the same refs, and records of the same people. Stored registrations are compared
-        // with the new ones in the database (jsonb equality), and only differing ones are read back, for the message.
+        // What is stored already: the same refs, and records of the same people.
         var firstByRef: [String: VolunteerProfile] = [:]
         for profile in profiles where firstByRef[profile.ref] == nil { firstByRef[profile.ref] = profile }
-        // Each registration is encoded once, here, and the statements below take it from this object by ref.
-        let profilesByRef = try PGJSON(encoding: firstByRef)
+        // Each registration is encoded once, here; the statements below take the ones they need by ref.
+        let textByRef = firstByRef.mapValues(\.jsonText)
         let lookups = PeopleIndex.lookups(keys: keys)
         // The locks first, then every read, in one round trip (the server still runs them in this order).
         let results = try connection.pipeline(
@@ -55,18 +54,30 @@ extension VolunteerStore {
                 FROM (SELECT k FROM unnest(\(allKeys)::text[]) AS k ORDER BY k) AS keys
                 """,
                 """
-                SELECT v.id, v.ref,
-                       CASE WHEN v.profile = (\(profilesByRef)::jsonb -> v.ref) THEN NULL ELSE v.profile::text END AS differing
-                FROM volunteers v
+                SELECT v.id, v.ref FROM volunteers v
                 WHERE v.registering_state = \(state.code) AND v.ref = ANY(\(Array(firstByRef.keys))::text[])
                 """,
             ] + lookups.map(\.query))
+        // Refs stored already (a re-import, a retry) are compared with the new registrations in the database (jsonb
+        // equality), and only differing ones are read back, for the message. Only then is any profile sent to be
+        // compared: a batch of new volunteers, the usual case, costs PostgreSQL no parse of its profiles here.
         var storedByRef: [String: (id: Int64, profile: VolunteerProfile)] = [:]
-        for row in results[2] {
-            let ref: String = try row.decode("ref")
-            let differing: String? = try row.decode("differing")
-            guard let first = firstByRef[ref] else { continue }
-            storedByRef[ref] = (try row.decode("id"), try differing.map(Self.decodeProfile) ?? first)
+        let storedIDs: [Int64] = try results[2].map { try $0.decode("id") }
+        let storedRefs: [String] = try results[2].map { try $0.decode("ref") }
+        if !storedIDs.isEmpty {
+            let compared = try connection.query(
+                """
+                SELECT v.id, v.ref,
+                       CASE WHEN v.profile = (\(Self.jsonObject(textByRef, refs: storedRefs))::jsonb -> v.ref) THEN NULL
+                            ELSE v.profile::text END AS differing
+                FROM volunteers v WHERE v.id = ANY(\(storedIDs)::bigint[])
+                """)
+            for row in compared {
+                let ref: String = try row.decode("ref")
+                let differing: String? = try row.decode("differing")
+                guard let first = firstByRef[ref] else { continue }
+                storedByRef[ref] = (try row.decode("id"), try differing.map(Self.decodeProfile) ?? first)
+            }
         }
         var people = PeopleIndex()
         for (lookup, rows) in zip(lookups, results.dropFirst(3)) { try people.remember(lookup.kind, rows) }
@@ -123,6 +134,7 @@ extension VolunteerStore {
         }
         var newIDs: [String: Int64] = [:]
         if !accepted.isEmpty {
+            let profilesByRef = Self.jsonObject(textByRef, refs: accepted.map { index, _ in profiles[index].ref })
             let rows = accepted.map { index, linkTo in
                 NewRow(profile: profiles[index], state: state.code, linkedTo: linkTo, createdBy: actors[index].tokenID)
             }
@@ -151,7 +163,7 @@ extension VolunteerStore {
                            r.date_of_birth, r.email, r.phone, r.home_state, r.lat, r.lon, r.npi, r.skills,
                            r.available_from, r.available_to, r.max_travel_km, r.telehealth_only,
                            \(profilesByRef)::jsonb -> r.ref, r.linked_to, r.created_by
-                    FROM jsonb_to_recordset(\(try PGJSON(encoding: rows))::jsonb) AS r(
+                    FROM jsonb_to_recordset(\(PGJSON(rows: rows, capacity: 400) { $0.write(to: &$1) })::jsonb) AS r(
                         registering_state char(2), ref text, category text, profession text, first_name text,
                         last_name text, date_of_birth date, email text, phone text, home_state char(2), lat float8,
                         lon float8, npi char(10), skills text[], available_from date, available_to date,
@@ -161,7 +173,7 @@ extension VolunteerStore {
                 licenses AS (
                     INSERT INTO volunteer_licenses (volunteer_id, position, jurisdiction, license_type, number, status, expires)
                     SELECT new.id, l.position, l.jurisdiction, l.license_type, l.number, l.status, l.expires
-                    FROM jsonb_to_recordset(\(try PGJSON(encoding: licenses))::jsonb) AS l(
+                    FROM jsonb_to_recordset(\(PGJSON(rows: licenses, capacity: 160) { $0.write(to: &$1) })::jsonb) AS l(
                         ref text, position int, jurisdiction char(2), license_type text, number text, status text,
                         expires date)
                     JOIN new ON new.ref = l.ref
@@ -169,7 +181,7 @@ extension VolunteerStore {
                 audits AS (
                     INSERT INTO audit_log (actor_token_id, actor_name, action, entity, entity_id, state, after)
                     SELECT a.actor_token_id, a.actor_name, a.action, 'volunteer', new.id, \(state.code), new.profile
-                    FROM jsonb_to_recordset(\(try PGJSON(encoding: audits))::jsonb) AS a(
+                    FROM jsonb_to_recordset(\(PGJSON(rows: audits, capacity: 120) { $0.write(to: &$1) })::jsonb) AS a(
                         ref text, action text, actor_token_id bigint, actor_name text)
                     JOIN new ON new.ref = a.ref
                 )
@@ -202,15 +214,49 @@ extension VolunteerStore {
     }
 }
 
+/// A volunteer just registered, as its registration event names it.
+public struct RegisteredVolunteer: Sendable, Equatable {
+    public let id: Int64
+    /// The registering state.
+    public let state: String
+
+    public init(id: Int64, state: String) {
+        self.id = id
+        self.state = state
+    }
+}
+
 extension VolunteerStore {
     /// Announces newly registered volunteers to every daemon's event subscribers (`pg_notify` on `muster_events`),
     /// in a transaction of its own: call it after the registrations have committed. The transaction writes nothing,
     /// so it commits without waiting for a WAL flush, and holds PostgreSQL's notify lock only briefly.
-    public func announceRegistrations(_ connection: PGConnection, ids: [Int64]) throws {
-        guard !ids.isEmpty else { return }
+    ///
+    /// Up to 100 volunteers get an event each, in id order; more get one count per state. An event carries what a
+    /// registration stores: status `registered`, no credential level yet. Nothing is read back from the table.
+    public func announceRegistrations(_ connection: PGConnection, _ registered: [RegisteredVolunteer]) throws {
+        guard !registered.isEmpty else { return }
+        let ordered = registered.sorted { $0.id < $1.id }
         try connection.transaction { connection in
             try connection.query("SET LOCAL synchronous_commit = off")
-            try connection.query("SELECT muster_announce_registrations(\(ids)::bigint[]) AS announced")
+            if ordered.count <= 100 {
+                try connection.query(
+                    """
+                    SELECT count(pg_notify('muster_events', json_build_object(
+                        'type', 'volunteer', 'change', 'registered', 'id', u.id, 'state', u.state,
+                        'status', 'registered', 'credentialLevel', NULL)::text)) AS announced
+                    FROM unnest(\(ordered.map(\.id))::bigint[], \(ordered.map(\.state))::text[]) AS u(id, state)
+                    """)
+            } else {
+                var counts: [String: Int] = [:]
+                for volunteer in ordered { counts[volunteer.state, default: 0] += 1 }
+                let states = counts.keys.sorted()
+                try connection.query(
+                    """
+                    SELECT count(pg_notify('muster_events', json_build_object(
+                        'type', 'volunteers', 'change', 'registered', 'state', u.state, 'count', u.total)::text)) AS announced
+                    FROM unnest(\(states)::text[], \(states.map { counts[$0]! })::bigint[]) AS u(state, total)
+                    """)
+            }
         }
     }
 }
@@ -361,7 +407,7 @@ struct PeopleIndex {
 }
 
 /// A new volunteers row, as `jsonb_to_recordset` reads it.
-struct NewRow: Encodable {
+struct NewRow {
     let registering_state: String
     let ref: String
     let category: String
@@ -405,9 +451,71 @@ struct NewRow: Encodable {
         linked_to = linkedTo
         created_by = createdBy
     }
+
+    /// The row as a JSON object; a nil column is left out, which `jsonb_to_recordset` reads as NULL.
+    func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("registering_state")
+        json.string(registering_state)
+        json.key("ref")
+        json.string(ref)
+        json.key("category")
+        json.string(category)
+        json.key("profession")
+        json.string(profession)
+        json.key("first_name")
+        json.string(first_name)
+        json.key("last_name")
+        json.string(last_name)
+        if let date_of_birth {
+            json.key("date_of_birth")
+            json.string(date_of_birth.description)
+        }
+        if let email {
+            json.key("email")
+            json.string(email)
+        }
+        if let phone {
+            json.key("phone")
+            json.string(phone)
+        }
+        json.key("home_state")
+        json.string(home_state)
+        if let lat, let lon {
+            json.key("lat")
+            json.double(lat)
+            json.key("lon")
+            json.double(lon)
+        }
+        if let npi {
+            json.key("npi")
+            json.string(npi)
+        }
+        json.key("skills")
+        json.strings(skills)
+        if let available_from, let available_to {
+            json.key("available_from")
+            json.string(available_from.description)
+            json.key("available_to")
+            json.string(available_to.description)
+        }
+        if let max_travel_km {
+            json.key("max_travel_km")
+            json.int(max_travel_km)
+        }
+        json.key("telehealth_only")
+        json.bool(telehealth_only)
+        if let linked_to {
+            json.key("linked_to")
+            json.int(linked_to)
+        }
+        json.key("created_by")
+        json.int(created_by)
+        json.endObject()
+    }
 }
 
-struct LicenseRow: Encodable {
+struct LicenseRow {
     let ref: String
     let position: Int
     let jurisdiction: String
@@ -425,11 +533,70 @@ struct LicenseRow: Encodable {
         status = license.status.rawValue
         expires = license.expires
     }
+
+    func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("ref")
+        json.string(ref)
+        json.key("position")
+        json.int(position)
+        json.key("jurisdiction")
+        json.string(jurisdiction)
+        json.key("license_type")
+        json.string(license_type)
+        json.key("number")
+        json.string(number)
+        json.key("status")
+        json.string(status)
+        if let expires {
+            json.key("expires")
+            json.string(expires.description)
+        }
+        json.endObject()
+    }
 }
 
-struct AuditRow: Encodable {
+struct AuditRow {
     let ref: String
     let action: String
     let actor_token_id: Int64
     let actor_name: String
+
+    func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("ref")
+        json.string(ref)
+        json.key("action")
+        json.string(action)
+        json.key("actor_token_id")
+        json.int(actor_token_id)
+        json.key("actor_name")
+        json.string(actor_name)
+        json.endObject()
+    }
+}
+
+extension VolunteerStore {
+    /// A JSON object of the given refs' registrations (as `jsonText`), each under its ref, for a statement to take
+    /// them from by ref.
+    fileprivate static func jsonObject(_ textByRef: [String: String], refs: [String]) -> PGJSON {
+        var json = JSONWriter(capacity: refs.count * 1024)
+        json.beginObject()
+        for ref in refs {
+            guard let text = textByRef[ref] else { continue }
+            json.key(ref)
+            json.raw(text)
+        }
+        json.endObject()
+        return PGJSON(text: json.output)
+    }
+}
+
+extension PGJSON {
+    /// A JSON array of rows for `jsonb_to_recordset`, each written by its `write`.
+    fileprivate init<Row>(rows: [Row], capacity: Int, _ write: (Row, inout JSONWriter) -> Void) {
+        var json = JSONWriter(capacity: rows.count * capacity)
+        json.array(rows) { json, row in write(row, &json) }
+        self.init(text: json.output)
+    }
 }

@@ -40,8 +40,7 @@ public struct VolunteerStore: Sendable {
     public init() {}
 
     static func encode(_ profile: VolunteerProfile) -> PGJSON {
-        // Encoding a validated profile cannot fail.
-        try! PGJSON(encoding: profile)
+        PGJSON(text: profile.jsonText)
     }
 
     // MARK: - Register (see VolunteerStore+Register.swift)

@@ -44,6 +44,17 @@ import Testing
         #expect(profile.dateOfBirth == CalendarDate("1980-02-29"))
     }
 
+    /// Text fields lose the whitespace Foundation's `.whitespaces` names at either end, ASCII or not, and keep the rest.
+    @Test(arguments: [
+        ("Ana", "Ana"), (" Ana ", "Ana"), ("\tAna\t", "Ana"), ("\u{00A0}Ana\u{2003}", "Ana"), ("Ana\u{3000}", "Ana"),
+        ("\u{202F} Ana", "Ana"), ("Ana María", "Ana María"), ("Zoë", "Zoë"), ("Ñ", "Ñ"), ("é\u{301}", "é\u{301}"),
+    ])
+    func textIsTrimmedOfWhitespaceAtBothEnds(_ given: String, _ expected: String) throws {
+        let profile = try Self.parse(Self.base("licensed", ["firstName": given]))
+        #expect(profile.firstName == expected)
+        #expect(profile.firstName == given.trimmingCharacters(in: .whitespaces))
+    }
+
     @Test func eachCategoryWithItsDetails() throws {
         let img = Self.base("img", [
             "profession": "physician", "licenses": [],
