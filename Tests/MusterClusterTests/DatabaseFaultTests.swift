@@ -49,13 +49,11 @@ final class OutageLog: Sendable {
             ], outputPath: log)
         defer { daemon.signal(SIGKILL) }
         var port = 0
-        for _ in 0..<300 where port == 0 {
+        _ = try await eventually(every: .milliseconds(100)) {
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            if let range = text.range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
-                port = Int(text[range].split(separator: ":").last!)!
-            } else {
-                try await Task.sleep(for: .milliseconds(100))
-            }
+            guard let range = text.range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression) else { return false }
+            port = Int(text[range].split(separator: ":").last!)!
+            return true
         }
         try #require(port > 0, "musterd should listen while the database is down")
         let client = try await MusterClient.connect(host: "127.0.0.1", port: port)
@@ -110,9 +108,10 @@ final class OutageLog: Sendable {
                         let client = try await MusterClient.connect(host: "127.0.0.1", port: port)
                         // On a loaded machine the first checkout may time out (UNAVAILABLE); that is retried.
                         var auth = try await client.send("AUTH \(token)")
-                        for _ in 0..<50 where auth.errorCode == "UNAVAILABLE" {
-                            try await Task.sleep(for: .milliseconds(100))
+                        _ = try await eventually(every: .milliseconds(100)) {
+                            guard auth.errorCode == "UNAVAILABLE" else { return true }
                             auth = try await client.send("AUTH \(token)")
+                            return false
                         }
                         #expect(auth.isOK, "\(auth)")
                         var index = 0

@@ -304,18 +304,10 @@ import Testing
                 }
                 #expect(try await eligible("2020-04-03") == false)
                 #expect(try await loader.send(try Self.loadLine("NY-EO-202.10.yaml")).isOK)
-                var seen = false
-                for _ in 0..<100 where !seen {
-                    seen = try await eligible("2020-04-03")
-                    if !seen { try await Task.sleep(for: .milliseconds(100)) }
-                }
+                let seen = try await eventually(every: .milliseconds(100)) { try await eligible("2020-04-03") }
                 #expect(seen, "the second daemon never saw the pack loaded through the first")
                 #expect(try await loader.send("ORDERS.RESCIND NY-EO-202.10 2020-04-01").isOK)
-                var ended = false
-                for _ in 0..<100 where !ended {
-                    ended = try await !eligible("2020-04-03")
-                    if !ended { try await Task.sleep(for: .milliseconds(100)) }
-                }
+                let ended = try await eventually(every: .milliseconds(100)) { try await !eligible("2020-04-03") }
                 #expect(ended, "the second daemon never saw the rescission")
                 #expect(try await eligible("2020-03-25"))
             }
