@@ -1,3 +1,5 @@
+import MusterCore
+
 /// Compact JSON written directly, in exactly the form `JSONEncoder` gives with `.sortedKeys` and
 /// `.withoutEscapingSlashes` (no spaces, slashes unescaped, whole doubles without `.0`), at a fraction of its cost.
 /// Used for the hottest replies and for what a registration stores. The caller writes each object's keys in sorted
@@ -79,6 +81,37 @@ public struct JSONWriter {
         if text.hasSuffix(".0") { text.removeLast(2) }
         output += text
         atStart = false
+    }
+
+    /// Appends a member only when its value is present, as synthesised `Encodable` leaves a nil optional out.
+    public mutating func optional(_ name: StaticString, _ value: String?) {
+        guard let value else { return }
+        key(name)
+        string(value)
+    }
+
+    public mutating func optional(_ name: StaticString, _ value: CalendarDate?) {
+        guard let value else { return }
+        key(name)
+        string(value.description)
+    }
+
+    public mutating func optional(_ name: StaticString, _ value: (some BinaryInteger)?) {
+        guard let value else { return }
+        key(name)
+        int(value)
+    }
+
+    public mutating func optional(_ name: StaticString, _ value: Double?) {
+        guard let value else { return }
+        key(name)
+        double(value)
+    }
+
+    public mutating func optional(_ name: StaticString, _ value: Bool?) {
+        guard let value else { return }
+        key(name)
+        bool(value)
     }
 
     /// Appends an array of strings.

@@ -62,10 +62,7 @@ extension VolunteerProfile {
             json.double(location.lon)
             json.endObject()
         }
-        if let maxTravelKm {
-            json.key("maxTravelKm")
-            json.int(maxTravelKm)
-        }
+        json.optional("maxTravelKm", maxTravelKm)
         json.optional("npi", npi)
         json.optional("phone", phone)
         json.key("profession")
@@ -92,10 +89,7 @@ extension VolunteerProfile {
             json.string(student.program.rawValue)
             json.key("school")
             json.string(student.school)
-            if let year = student.year {
-                json.key("year")
-                json.int(year)
-            }
+            json.optional("year", student.year)
             json.endObject()
         }
         json.key("telehealthOnly")
@@ -112,10 +106,7 @@ extension VolunteerProfile.License {
         json.key("jurisdiction")
         json.string(jurisdiction)
         json.optional("lapsed", lapsed)
-        if let multistate {
-            json.key("multistate")
-            json.bool(multistate)
-        }
+        json.optional("multistate", multistate)
         json.key("number")
         json.string(number)
         json.key("status")
@@ -156,20 +147,5 @@ extension VolunteerProfile.IMGDetails {
         json.key("yearsOfPractice")
         json.int(yearsOfPractice)
         json.endObject()
-    }
-}
-
-extension JSONWriter {
-    /// A member that synthesised `Encodable` leaves out when nil.
-    fileprivate mutating func optional(_ name: StaticString, _ value: String?) {
-        guard let value else { return }
-        key(name)
-        string(value)
-    }
-
-    fileprivate mutating func optional(_ name: StaticString, _ value: CalendarDate?) {
-        guard let value else { return }
-        key(name)
-        string(value.description)
     }
 }

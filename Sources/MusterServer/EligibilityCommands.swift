@@ -242,10 +242,7 @@ struct DecisionView: Encodable {
         json.beginObject()
         json.key("conditions")
         json.strings(conditions)
-        if let credentialLevel {
-            json.key("credentialLevel")
-            json.int(credentialLevel)
-        }
+        json.optional("credentialLevel", credentialLevel)
         json.key("date")
         json.string(date.description)
         json.key("eligible")
@@ -271,16 +268,10 @@ struct DecisionView: Encodable {
         json.strings(reasons)
         json.key("state")
         json.string(state)
-        if let status {
-            json.key("status")
-            json.string(status)
-        }
+        json.optional("status", status)
         json.key("uncertain")
         json.bool(uncertain)
-        if let volunteerId {
-            json.key("volunteerId")
-            json.int(volunteerId)
-        }
+        json.optional("volunteerId", volunteerId)
         json.endObject()
         let text = json.output
         assert(text == JSONText.encode(self), "DecisionView.json differs from JSONText.encode:\n\(text)\n\(JSONText.encode(self))")

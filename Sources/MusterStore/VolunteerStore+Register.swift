@@ -467,48 +467,22 @@ struct NewRow {
         json.string(first_name)
         json.key("last_name")
         json.string(last_name)
-        if let date_of_birth {
-            json.key("date_of_birth")
-            json.string(date_of_birth.description)
-        }
-        if let email {
-            json.key("email")
-            json.string(email)
-        }
-        if let phone {
-            json.key("phone")
-            json.string(phone)
-        }
+        json.optional("date_of_birth", date_of_birth)
+        json.optional("email", email)
+        json.optional("phone", phone)
         json.key("home_state")
         json.string(home_state)
-        if let lat, let lon {
-            json.key("lat")
-            json.double(lat)
-            json.key("lon")
-            json.double(lon)
-        }
-        if let npi {
-            json.key("npi")
-            json.string(npi)
-        }
+        json.optional("lat", lat)
+        json.optional("lon", lon)
+        json.optional("npi", npi)
         json.key("skills")
         json.strings(skills)
-        if let available_from, let available_to {
-            json.key("available_from")
-            json.string(available_from.description)
-            json.key("available_to")
-            json.string(available_to.description)
-        }
-        if let max_travel_km {
-            json.key("max_travel_km")
-            json.int(max_travel_km)
-        }
+        json.optional("available_from", available_from)
+        json.optional("available_to", available_to)
+        json.optional("max_travel_km", max_travel_km)
         json.key("telehealth_only")
         json.bool(telehealth_only)
-        if let linked_to {
-            json.key("linked_to")
-            json.int(linked_to)
-        }
+        json.optional("linked_to", linked_to)
         json.key("created_by")
         json.int(created_by)
         json.endObject()
@@ -548,10 +522,7 @@ struct LicenseRow {
         json.string(number)
         json.key("status")
         json.string(status)
-        if let expires {
-            json.key("expires")
-            json.string(expires.description)
-        }
+        json.optional("expires", expires)
         json.endObject()
     }
 }

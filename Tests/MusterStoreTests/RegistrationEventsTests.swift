@@ -7,11 +7,10 @@ import Testing
 /// Registration events, as every daemon's subscribers receive them: built from what was registered, not read back.
 @Suite struct RegistrationEventsTests {
     func announced(_ registered: [RegisteredVolunteer]) async throws -> [String] {
-        let database = try await TestCluster.makeDatabase()
-        let pool = PGPool(configuration: PGPoolConfiguration(connection: database, maxConnections: 2), logger: Logger(label: "test"))
+        let pool = try await TestCluster.makePool(maxConnections: 2)
         defer { Task { try await pool.shutdown() } }
         try await Migrator(directory: RepositoryPaths.migrations).migrate(pool, logger: Logger(label: "test"))
-        let listener = try PGConnection.connect(database, logger: Logger(label: "test"))
+        let listener = try PGConnection.connect(pool.configuration.connection, logger: Logger(label: "test"))
         defer { listener.close() }
         try listener.listen("muster_events")
         try await pool.withConnection { connection in try VolunteerStore().announceRegistrations(connection, registered) }
@@ -21,7 +20,7 @@ import Testing
             return !received.isEmpty
         }
         // Everything one announcement sends commits at once; anything more would arrive with it.
-        received += try listener.waitForNotifications(timeoutMilliseconds: 100)
+        received += try await blocking { try listener.waitForNotifications(timeoutMilliseconds: 100) }
         #expect(Set(received.map(\.channel)) == ["muster_events"])
         return received.map(\.payload)
     }
