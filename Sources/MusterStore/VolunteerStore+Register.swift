@@ -38,7 +38,8 @@ extension VolunteerStore {
         // LATERAL look-up per key (never a join against an unnested array or JSON recordset, planned for a guessed
         // row count). They are still planned afresh for each batch: a generic plan cached while the table was
         // small (a new registry, early in a bulk import) kept scanning it whole as it grew, at 1 to 3 ms a
-        // statement by 10k volunteers, against 0.05 ms. The insert, which scans no table, keeps its cached plan.
+        // statement by 10k volunteers, against 0.05 ms. The locks and the insert, which read no table, keep their
+        // cached plans (planned afresh, the locks took 0.13 ms of planning against 0.04 ms of running).
         // What is stored already: the same refs, and records of the same people.
         var firstByRef: [String: VolunteerProfile] = [:]
         for profile in profiles where firstByRef[profile.ref] == nil { firstByRef[profile.ref] = profile }
@@ -48,11 +49,12 @@ extension VolunteerStore {
         // The locks first, then every read, in one round trip (the server still runs them in this order).
         let results = try connection.pipeline(
             [
-                "SET LOCAL plan_cache_mode = force_custom_plan",
+                "SET LOCAL plan_cache_mode = force_generic_plan",
                 """
                 SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) AS locked
                 FROM (SELECT k FROM unnest(\(allKeys)::text[]) AS k ORDER BY k) AS keys
                 """,
+                "SET LOCAL plan_cache_mode = force_custom_plan",
                 """
                 SELECT v.id, v.ref FROM volunteers v
                 WHERE v.registering_state = \(state.code) AND v.ref = ANY(\(Array(firstByRef.keys))::text[])
@@ -62,8 +64,8 @@ extension VolunteerStore {
         // equality), and only differing ones are read back, for the message. Only then is any profile sent to be
         // compared: a batch of new volunteers, the usual case, costs PostgreSQL no parse of its profiles here.
         var storedByRef: [String: (id: Int64, profile: VolunteerProfile)] = [:]
-        let storedIDs: [Int64] = try results[2].map { try $0.decode("id") }
-        let storedRefs: [String] = try results[2].map { try $0.decode("ref") }
+        let storedIDs: [Int64] = try results[3].map { try $0.decode("id") }
+        let storedRefs: [String] = try results[3].map { try $0.decode("ref") }
         if !storedIDs.isEmpty {
             let compared = try connection.query(
                 """
@@ -80,7 +82,7 @@ extension VolunteerStore {
             }
         }
         var people = PeopleIndex()
-        for (lookup, rows) in zip(lookups, results.dropFirst(3)) { try people.remember(lookup.kind, rows) }
+        for (lookup, rows) in zip(lookups, results.dropFirst(4)) { try people.remember(lookup.kind, rows) }
 
         // Decide each profile in order; profiles accepted earlier in the batch count as registered.
         enum Decision {
@@ -236,28 +238,30 @@ extension VolunteerStore {
     public func announceRegistrations(_ connection: PGConnection, _ registered: [RegisteredVolunteer]) throws {
         guard !registered.isEmpty else { return }
         let ordered = registered.sorted { $0.id < $1.id }
-        try connection.transaction { connection in
-            try connection.query("SET LOCAL synchronous_commit = off")
-            if ordered.count <= 100 {
-                try connection.query(
-                    """
-                    SELECT count(pg_notify('muster_events', json_build_object(
-                        'type', 'volunteer', 'change', 'registered', 'id', u.id, 'state', u.state,
-                        'status', 'registered', 'credentialLevel', NULL)::text)) AS announced
-                    FROM unnest(\(ordered.map(\.id))::bigint[], \(ordered.map(\.state))::text[]) AS u(id, state)
-                    """)
-            } else {
-                var counts: [String: Int] = [:]
-                for volunteer in ordered { counts[volunteer.state, default: 0] += 1 }
-                let states = counts.keys.sorted()
-                try connection.query(
-                    """
-                    SELECT count(pg_notify('muster_events', json_build_object(
-                        'type', 'volunteers', 'change', 'registered', 'state', u.state, 'count', u.total)::text)) AS announced
-                    FROM unnest(\(states)::text[], \(states.map { counts[$0]! })::bigint[]) AS u(state, total)
-                    """)
-            }
+        let notify: PGQuery
+        if ordered.count <= 100 {
+            notify = """
+                SELECT count(pg_notify('muster_events', json_build_object(
+                    'type', 'volunteer', 'change', 'registered', 'id', u.id, 'state', u.state,
+                    'status', 'registered', 'credentialLevel', NULL)::text)) AS announced
+                FROM unnest(\(ordered.map(\.id))::bigint[], \(ordered.map(\.state))::text[]) AS u(id, state)
+                """
+        } else {
+            var counts: [String: Int] = [:]
+            for volunteer in ordered { counts[volunteer.state, default: 0] += 1 }
+            let states = counts.keys.sorted()
+            notify = """
+                SELECT count(pg_notify('muster_events', json_build_object(
+                    'type', 'volunteers', 'change', 'registered', 'state', u.state, 'count', u.total)::text)) AS announced
+                FROM unnest(\(states)::text[], \(states.map { counts[$0]! })::bigint[]) AS u(state, total)
+                """
         }
+        // One round trip: outside a transaction the pipeline is a transaction of its own, which the settings last.
+        // The statement reads no table, so its plan is made once per connection and reused: planned afresh for each
+        // call (for the arrays at hand), it took 0.45 ms of planning against 0.04 ms of running.
+        _ = try connection.pipeline([
+            "SET LOCAL synchronous_commit = off", "SET LOCAL plan_cache_mode = force_generic_plan", notify,
+        ])
     }
 }
 

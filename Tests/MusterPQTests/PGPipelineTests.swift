@@ -73,4 +73,24 @@ import Testing
         #expect(error?.kind == .client)
         #expect(try await pool.query("SELECT 1 AS n")[0].decode("n", as: Int.self) == 1)
     }
+
+    /// Outside a transaction a pipeline is one implicit transaction, so a `SET LOCAL` in it applies to the
+    /// statements after it, and to nothing after the pipeline (the eligibility read and the registration
+    /// announcement set their plan mode this way, in the same round trip).
+    @Test func aSetLocalInAPipelineLastsForThatPipelineOnly() async throws {
+        let pool = try await TestCluster.makePool()
+        defer { Task { try await pool.shutdown() } }
+        let (inside, after) = try await pool.withConnection { connection in
+            let results = try connection.pipeline([
+                "SET LOCAL plan_cache_mode = force_generic_plan",
+                "SET LOCAL synchronous_commit = off",
+                "SELECT current_setting('plan_cache_mode') || ' ' || current_setting('synchronous_commit') AS s",
+            ])
+            let after = try connection.query(
+                "SELECT current_setting('plan_cache_mode') || ' ' || current_setting('synchronous_commit') AS s")
+            return (try results[2][0].decode("s", as: String.self), try after[0].decode("s", as: String.self))
+        }
+        #expect(inside == "force_generic_plan off")
+        #expect(after == "auto on")
+    }
 }
