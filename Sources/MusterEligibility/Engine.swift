@@ -97,7 +97,6 @@ public enum EligibilityEngine {
                     }
                     continue
                 }
-                let tag = "(\(pack.id) \(p.id))"
                 var why: [String] = []
                 var covered = true
                 if let w = packWindow { why.append(w); covered = false } else {
@@ -108,11 +107,11 @@ public enum EligibilityEngine {
                 }
                 if let c = p.categories, !c.contains(facts.category) {
                     covered = false
-                    why.append("category \(facts.category.rawValue) not in [\(c.map(\.rawValue).sorted().joined(separator: ", "))]")
+                    why.append("category \(facts.category.rawValue) not in [\(p.categoriesText ?? "")]")
                 }
                 if let pr = p.professions, !pr.contains(facts.profession) {
                     covered = false
-                    why.append("profession \(facts.profession) not in [\(pr.sorted().joined(separator: ", "))]")
+                    why.append("profession \(facts.profession) not in [\(p.professionsText ?? "")]")
                 }
                 if !p.allowAdverse { why.append(contentsOf: blocks) }
                 if why.isEmpty, let cr = p.criteria, !cr.holds(&ctx) { why.append(contentsOf: cr.reasons(&ctx)) }
@@ -121,6 +120,7 @@ public enum EligibilityEngine {
                     grants.append(Grant(instrument: pack.id, provision: p.id, settings: p.settings, conditions: p.conditions,
                                         grade: p.grade, uncertain: p.uncertain))
                 } else {
+                    let tag = "(\(pack.id) \(p.id))"
                     for w in why { reasons.append("\(w) \(tag)") }
                     if covered {
                         var requirements = p.allowAdverse ? [] : blockRequirements

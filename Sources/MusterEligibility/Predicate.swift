@@ -41,9 +41,24 @@ struct EvalContext {
 }
 
 /// A field the predicate language can read: name, type, plain-words label and unit.
-struct FieldDef: Sendable {
+///
+/// A class: compiled predicates hold one for every field they read, and evaluating one passes a reference (one
+/// retain) rather than copying three strings, a type and a closure.
+final class FieldDef: Sendable {
     let name: String, label: String, unit: String, type: FieldType, licenseLevel: Bool
     let get: @Sendable (EvalContext) -> FactValue
+
+    init(
+        name: String, label: String, unit: String, type: FieldType, licenseLevel: Bool,
+        get: @escaping @Sendable (EvalContext) -> FactValue
+    ) {
+        self.name = name
+        self.label = label
+        self.unit = unit
+        self.type = type
+        self.licenseLevel = licenseLevel
+        self.get = get
+    }
 }
 
 enum FieldCatalog {
@@ -81,7 +96,9 @@ enum FieldCatalog {
 
 public enum CompareOp: String, Sendable, CaseIterable {
     case eq, ne, lt, le, gt, ge
-    var symbol: String { ["eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥"][rawValue]! }
+    var symbol: String {
+        switch self { case .eq: "="; case .ne: "≠"; case .lt: "<"; case .le: "≤"; case .gt: ">"; case .ge: "≥" }
+    }
     var negated: CompareOp { switch self { case .eq: .ne; case .ne: .eq; case .lt: .ge; case .le: .gt; case .gt: .le; case .ge: .lt } }
     @inline(__always) func holds(_ c: Int) -> Bool {
         switch self { case .eq: c == 0; case .ne: c != 0; case .lt: c < 0; case .le: c <= 0; case .gt: c > 0; case .ge: c >= 0 }
@@ -186,5 +203,15 @@ indirect enum Predicate: Sendable {
 
 extension String {
     // "US GME 11 months < 12 required": value then unit then threshold; keep single spaces.
-    fileprivate func replacingSpaces() -> String { split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+    fileprivate func replacingSpaces() -> String {
+        // Usually there is nothing to collapse: no space at either end, none doubled.
+        var previous: UInt8 = 0x20
+        var clean = true
+        for byte in utf8 {
+            if byte == 0x20, previous == 0x20 { clean = false; break }
+            previous = byte
+        }
+        if clean, previous != 0x20 { return self }
+        return split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+    }
 }

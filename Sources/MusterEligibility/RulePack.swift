@@ -37,6 +37,32 @@ public struct Provision: Sendable {
     public let why: String?
     let criteria: Predicate?
     public var criteriaDescription: String { criteria?.describe ?? "none" }
+    /// `categories`, sorted and comma-separated, for reasons (made once, not per evaluation).
+    let categoriesText: String?
+    /// `professions`, sorted and comma-separated, for reasons.
+    let professionsText: String?
+
+    init(
+        id: String, title: String, categories: Set<EligibilityFacts.Category>?, professions: Set<String>?,
+        settings: [Setting], conditions: [String], grade: SourceGrade, uncertain: Bool, allowAdverse: Bool,
+        effectiveFrom: CalendarDate?, effectiveTo: CalendarDate?, why: String?, criteria: Predicate?
+    ) {
+        self.id = id
+        self.title = title
+        self.categories = categories
+        self.professions = professions
+        self.settings = settings
+        self.conditions = conditions
+        self.grade = grade
+        self.uncertain = uncertain
+        self.allowAdverse = allowAdverse
+        self.effectiveFrom = effectiveFrom
+        self.effectiveTo = effectiveTo
+        self.why = why
+        self.criteria = criteria
+        categoriesText = categories.map { $0.map(\.rawValue).sorted().joined(separator: ", ") }
+        professionsText = professions.map { $0.sorted().joined(separator: ", ") }
+    }
 }
 
 /// One instrument (order, programme, statute or cross-state mechanism), compiled.

@@ -20,6 +20,9 @@ public final class PGConnection: @unchecked Sendable {
     private let logger: Logger
     private let noticeContext: Unmanaged<NoticeContext>
     private var preparedStatements: [String: String] = [:]
+    /// The planning mode the session's setting is in; nil when unknown (after a rollback, which undoes a setting
+    /// made in its transaction).
+    private var sessionPlanning: PGPlanning? = .automatic
     /// How many distinct statements a connection prepares before falling back to unnamed ones.
     static let preparedStatementLimit = 512
 
@@ -111,6 +114,7 @@ public final class PGConnection: @unchecked Sendable {
         for (index, bind) in query.binds.enumerated() where bind?.utf8.contains(0) == true {
             throw PGError(.client, message: "parameter $\(index + 1) contains a NUL byte")
         }
+        try usePlanning(query.planning)
         let result: OpaquePointer?
         if let name = try preparedName(for: query.sql, paramCount: query.binds.count, handle: handle) {
             result = withCStringArray(query.binds) { values in
@@ -130,6 +134,8 @@ public final class PGConnection: @unchecked Sendable {
     /// the server for the client) once instead of once per statement. The first statement that fails is thrown;
     /// those after it did not run. Inside a transaction, the transaction is then aborted, as with `query`; outside
     /// one, the whole pipeline is one implicit transaction, so nothing of it stays.
+    ///
+    /// The statements are planned as `.generic` if every one of them asks for it, else as `.automatic`.
     public func pipeline(_ queries: [PGQuery]) throws -> [PGRows] {
         assertNotOnEventLoop()
         guard let handle else { throw PGError(.connectionLost, message: "connection is closed") }
@@ -139,7 +145,8 @@ public final class PGConnection: @unchecked Sendable {
                 throw PGError(.client, message: "parameter $\(index + 1) contains a NUL byte")
             }
         }
-        // Statements are prepared (once per connection) before the pipeline starts.
+        // The planning mode is set, and statements are prepared (once per connection), before the pipeline starts.
+        try usePlanning(queries.allSatisfy { $0.planning == .generic } ? .generic : .automatic)
         let names = try queries.map { try preparedName(for: $0.sql, paramCount: $0.binds.count, handle: handle) }
         guard PQenterPipelineMode(handle) == 1 else { throw lostOrClientError(handle) }
         var sent = 0
@@ -218,11 +225,22 @@ public final class PGConnection: @unchecked Sendable {
             return value
         } catch {
             if isHealthy, !isIdle { try? executeScript("ROLLBACK") }
+            // A rollback also undoes a planning setting made in the transaction.
+            sessionPlanning = nil
             throw error
         }
     }
 
     // MARK: - Internals
+
+    /// Puts the session's planning setting in `planning`'s mode, unless it is in it already: one round trip on a
+    /// change, nothing otherwise. A connection mostly runs one kind of statement after another.
+    private func usePlanning(_ planning: PGPlanning) throws {
+        guard sessionPlanning != planning else { return }
+        sessionPlanning = nil
+        try executeScript(planning.settingSQL)
+        sessionPlanning = planning
+    }
 
     private func preparedName(for sql: String, paramCount: Int, handle: OpaquePointer) throws -> String? {
         if let name = preparedStatements[sql] { return name }

@@ -12,6 +12,8 @@ public struct PGQuery: Sendable, Hashable, ExpressibleByStringInterpolation, Cus
     public var sql: String
     /// The parameters in text format; nil is SQL NULL.
     public var binds: [String?]
+    /// How PostgreSQL plans the statement: `.automatic` unless `planned(_:)` says otherwise.
+    public var planning: PGPlanning = .automatic
 
     /// A statement with explicit placeholders and their values, in order.
     public init(_ sql: String, binds: [(any PGEncodable)?] = []) {
@@ -31,6 +33,13 @@ public struct PGQuery: Sendable, Hashable, ExpressibleByStringInterpolation, Cus
 
     /// The SQL only; parameters are never printed (they may hold personal data).
     public var description: String { sql }
+
+    /// The same statement, planned as `planning` says.
+    public func planned(_ planning: PGPlanning) -> PGQuery {
+        var query = self
+        query.planning = planning
+        return query
+    }
 
     public struct StringInterpolation: StringInterpolationProtocol {
         var sql: String
@@ -62,6 +71,28 @@ public struct PGQuery: Sendable, Hashable, ExpressibleByStringInterpolation, Cus
         /// Inserts SQL text as is. Only for fixed fragments chosen by code, never for input.
         public mutating func appendInterpolation(unescaped fragment: String) {
             sql += fragment
+        }
+    }
+}
+
+/// How PostgreSQL plans a statement a `PGConnection` runs. Every statement is prepared once per connection; this
+/// decides whether its plan is made again for each execution's values.
+public enum PGPlanning: Sendable, Hashable {
+    /// PostgreSQL's own choice (`plan_cache_mode` as configured, normally `auto`): a plan for each execution's
+    /// values until it estimates a reusable plan no dearer. Right for any statement whose best plan depends on its
+    /// values or on the table's size (optional filters, searches, joins against arrays).
+    case automatic
+    /// One plan per connection, made at the first execution and reused for any values (`plan_cache_mode =
+    /// force_generic_plan`). Only for statements whose plan cannot go wrong as values and tables change: a look-up
+    /// by primary key, a statement that reads no table. Such a statement costs PostgreSQL no planning from its
+    /// second execution on.
+    case generic
+
+    /// The session setting that puts a connection in this mode.
+    var settingSQL: String {
+        switch self {
+        case .automatic: "RESET plan_cache_mode"
+        case .generic: "SET plan_cache_mode = force_generic_plan"
         }
     }
 }

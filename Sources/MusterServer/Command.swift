@@ -132,7 +132,10 @@ public struct CommandContext: Sendable {
 }
 
 /// One protocol command: its name, documentation, access rule, argument shape and implementation.
-public struct Command: Sendable {
+///
+/// A class: the dispatcher passes the command it looked up along each request, and a reference is one retain
+/// where a struct of strings and closures is several.
+public final class Command: Sendable {
     /// How the command runs: on the connection's event loop (pure, fast, no I/O) or as an async task (anything
     /// that touches the database).
     public enum Body: Sendable {

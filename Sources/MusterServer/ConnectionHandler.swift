@@ -90,9 +90,11 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var droppedEvents = 0
     /// The client's IP address.
     private var peer = "?"
-    private var commandLoggers: [String: Logger] = [:]
-    /// The metrics of each command this connection has answered, so answering takes no lock.
-    private var commandInstruments: [String: ServerMetrics.CommandInstruments] = [:]
+    /// Per command this connection has run: its logger (one per command name and connection, since setting
+    /// metadata re-renders it, too costly per request) and its metrics (so answering takes no lock).
+    private var perCommand: [ObjectIdentifier: CommandLocal] = [:]
+    /// The metrics of an answer that names no command object (an unknown verb).
+    private var unknownInstruments: ServerMetrics.CommandInstruments?
 
     init(
         services: ServerServices, registry: CommandRegistry, configuration: ServerConfiguration,
@@ -263,58 +265,59 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     private func dispatch(_ request: Request, context: ChannelHandlerContext) {
+        let started = ContinuousClock.now
         guard let command = registry[request.verb] else {
+            let instruments = unknownInstruments ?? services.metrics.instruments(for: "UNKNOWN")
+            unknownInstruments = instruments
             answer(
-                .error(.unknownCommand, "unknown command \(request.verb); HELP lists the commands"), command: "UNKNOWN",
-                started: .now, context: context)
+                .error(.unknownCommand, "unknown command \(request.verb); HELP lists the commands"),
+                instruments: instruments, started: started, context: context)
             return
         }
-        let started = ContinuousClock.now
+        let local = self.local(for: command)
+        let instruments = local.instruments
         if let current = identity, services.revocations.contains(current.tokenID) {
             // Revoked since this connection authenticated (by any daemon): the token is gone from here on.
             logger.notice("revoked token signed out", metadata: ["token-id": "\(current.tokenID)"])
             identity = nil
             endSubscription()
             if command.access != .anyone {
-                answer(.error(.unauthenticated, "token revoked; AUTH with a valid token"), command: command.name, started: started, context: context)
+                answer(
+                    .error(.unauthenticated, "token revoked; AUTH with a valid token"), instruments: instruments,
+                    started: started, context: context)
                 return
             }
         }
         if let denial = command.denial(for: identity) {
-            answer(.error(denial.code, denial.message), command: command.name, started: started, context: context)
+            answer(.error(denial.code, denial.message), instruments: instruments, started: started, context: context)
             return
         }
-        // One logger per command name and connection: setting metadata re-renders it, too costly per request.
-        let logger: Logger
-        if let cached = commandLoggers[command.name] {
-            logger = cached
-        } else {
-            var commandLogger = self.logger
-            commandLogger[metadataKey: "command"] = "\(command.name)"
-            commandLoggers[command.name] = commandLogger
-            logger = commandLogger
-        }
+        let logger = local.logger
         let commandContext = CommandContext(
             identity: identity, services: services, registry: registry, logger: logger,
             maxLineLength: configuration.maxLineLength, peer: peer)
         do {
             try command.validateShape(request)
         } catch {
-            answer(ErrorMapping.reply(for: error, verb: command.name, logger: logger), command: command.name, started: started, context: context)
+            answer(
+                ErrorMapping.reply(for: error, verb: command.name, logger: logger), instruments: instruments,
+                started: started, context: context)
             return
         }
         switch command.body {
         case .immediate(let body):
             do {
-                apply(try body(request, commandContext), command: command.name, started: started, context: context)
+                apply(try body(request, commandContext), instruments: instruments, started: started, context: context)
             } catch {
-                answer(ErrorMapping.reply(for: error, verb: command.name, logger: logger), command: command.name, started: started, context: context)
+                answer(
+                ErrorMapping.reply(for: error, verb: command.name, logger: logger), instruments: instruments,
+                started: started, context: context)
             }
         case .async(let body):
             guard services.readiness.isReady else {
                 answer(
                     .error(.unavailable, "database not ready: \(services.readiness.reason); musterd keeps retrying"),
-                    command: command.name, started: started, context: context)
+                    instruments: instruments, started: started, context: context)
                 return
             }
             commandInFlight = true
@@ -333,10 +336,11 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 let (handler, context) = loopBound.value
                 handler.commandInFlight = false
                 switch result {
-                case .success(let outcome): handler.apply(outcome, command: command.name, started: started, context: context)
+                case .success(let outcome):
+                    handler.apply(outcome, instruments: instruments, started: started, context: context)
                 case .failure(let error):
                     handler.answer(
-                        ErrorMapping.reply(for: error, verb: command.name, logger: logger), command: command.name,
+                        ErrorMapping.reply(for: error, verb: command.name, logger: logger), instruments: instruments,
                         started: started, context: context)
                 }
                 handler.flushIfNeeded(context: context)
@@ -346,23 +350,30 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
+    /// This connection's logger and metrics for `command`, made at its first use here.
+    private func local(for command: Command) -> CommandLocal {
+        if let known = perCommand[ObjectIdentifier(command)] { return known }
+        var logger = self.logger
+        logger[metadataKey: "command"] = "\(command.name)"
+        let local = CommandLocal(logger: logger, instruments: services.metrics.instruments(for: command.name))
+        perCommand[ObjectIdentifier(command)] = local
+        return local
+    }
+
     /// Writes a command's reply and records it (count, outcome, latency).
-    private func answer(_ reply: Reply, command: String, started: ContinuousClock.Instant, context: ChannelHandlerContext) {
+    private func answer(
+        _ reply: Reply, instruments: ServerMetrics.CommandInstruments, started: ContinuousClock.Instant,
+        context: ChannelHandlerContext
+    ) {
         let outcome: String
         if case .error(let code, _) = reply { outcome = code.rawValue } else { outcome = "ok" }
-        let instruments: ServerMetrics.CommandInstruments
-        if let cached = commandInstruments[command] {
-            instruments = cached
-        } else {
-            instruments = services.metrics.instruments(for: command)
-            commandInstruments[command] = instruments
-        }
         services.metrics.recordCommand(instruments, outcome: outcome, duration: ContinuousClock.now - started)
         emit(reply, context: context)
     }
 
     private func apply(
-        _ result: CommandResult, command: String, started: ContinuousClock.Instant, context: ChannelHandlerContext
+        _ result: CommandResult, instruments: ServerMetrics.CommandInstruments, started: ContinuousClock.Instant,
+        context: ChannelHandlerContext
     ) {
         switch result.session {
         case .keep: break
@@ -378,7 +389,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         case .unsubscribe:
             endSubscription()
         }
-        answer(result.reply, command: command, started: started, context: context)
+        answer(result.reply, instruments: instruments, started: started, context: context)
         if result.close {
             closing = true
             flushThenClose(context: context)
@@ -544,6 +555,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
 @available(*, unavailable)
 extension ConnectionHandler: Sendable {}
+
+/// What a connection keeps per command it has run.
+private struct CommandLocal {
+    let logger: Logger
+    let instruments: ServerMetrics.CommandInstruments
+}
 
 extension TimeAmount {
     var seconds: Int64 { nanoseconds / 1_000_000_000 }

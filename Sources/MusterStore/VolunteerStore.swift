@@ -78,13 +78,10 @@ public struct VolunteerStore: Sendable {
     /// The volunteers with these ids, in every state, by id (ids that do not exist are absent): one statement for
     /// many readers at once. Profiles unchanged since `profiles` decoded them are taken from it.
     public func get(_ connection: PGConnection, ids: [Int64], profiles: ProfileCache? = nil) throws -> [Int64: VolunteerRecord] {
-        // A look-up by primary key, whatever the table's size: its plan is made once per connection and reused (the
-        // pipeline is one transaction, which the setting lasts). Planned afresh for each batch's ids, it took as long
-        // to plan as to run.
-        let rows = try connection.pipeline([
-            "SET LOCAL plan_cache_mode = force_generic_plan",
-            "SELECT \(unescaped: Self.columns) FROM volunteers WHERE id = ANY(\(ids)::bigint[])",
-        ])[1]
+        // A look-up by primary key, whose plan is right whatever the ids and the table's size: planned once per
+        // connection (`.generic`). Planned for each batch's ids, it took as long to plan as to run (0.05 ms each).
+        let read: PGQuery = "SELECT \(unescaped: Self.columns) FROM volunteers WHERE id = ANY(\(ids)::bigint[])"
+        let rows = try connection.query(read.planned(.generic))
         var records: [Int64: VolunteerRecord] = [:]
         for row in rows {
             let record = try Self.record(row, cachedIn: profiles)

@@ -3,16 +3,52 @@ import Testing
 @testable import MusterEligibility
 
 @Suite struct EngineTests {
+    /// A pack's YAML up to its `provisions:` key: state ZZ, open from 2020-01-01.
+    static func pack(id: String) -> String {
+        """
+        id: \(id)
+        state: ZZ
+        title: t
+        instrument: {type: eo, number: "9"}
+        effective: {from: 2020-01-01, to: open}
+        version: 1
+        sources: [{citation: c, grade: S}]
+        provisions:
+
+        """
+    }
+
+    /// The lists in a "not in" reason are sorted whatever the pack's order, and a reason never holds doubled spaces.
+    @Test func reasonsListCoverageSortedAndSpacedOnce() throws {
+        let yaml = Self.pack(id: "TEST-LISTS") + """
+              - id: "§a"
+                covers: {categories: [retired, licensed], professions: [physician, pharmacist, nurse_practitioner]}
+                grants: {settings: [any]}
+                grade: V
+              - id: "§b"
+                covers: {categories: [student]}
+                criteria: {eq: {field: homeState, value: NY}}
+                grants: {settings: [any]}
+                grade: V
+            """
+        let pack = try RulePack.load(yaml: yaml, file: "lists.yaml")
+        let img = EligibilityFacts(category: .img, profession: "respiratory_therapist", homeState: "ZZ")
+        #expect(EligibilityEngine.evaluate(img, state: "ZZ", date: d("2021-01-01"), packs: [pack]).reasons == [
+            "category img not in [licensed, retired] (TEST-LISTS §a)",
+            "profession respiratory_therapist not in [nurse_practitioner, pharmacist, physician] (TEST-LISTS §a)",
+            "category img not in [student] (TEST-LISTS §b)",
+            "home state ZZ ≠ NY required (TEST-LISTS §b)",
+        ])
+        let spaced = EligibilityFacts(category: .student, profession: "medical_student", homeState: " N  J ")
+        #expect(EligibilityEngine.evaluate(spaced, state: "ZZ", date: d("2021-01-01"), packs: [pack]).reasons == [
+            "category student not in [licensed, retired] (TEST-LISTS §a)",
+            "profession medical_student not in [nurse_practitioner, pharmacist, physician] (TEST-LISTS §a)",
+            "home state N J ≠ NY required (TEST-LISTS §b)",
+        ])
+    }
+
     @Test func severalGrantsLeastRestrictivePrimary() throws {
-        let yaml = """
-            id: TEST-MULTI
-            state: ZZ
-            title: t
-            instrument: {type: eo, number: "9"}
-            effective: {from: 2020-01-01, to: open}
-            version: 1
-            sources: [{citation: c, grade: S}]
-            provisions:
+        let yaml = Self.pack(id: "TEST-MULTI") + """
               - id: "§a"
                 covers: {categories: [licensed]}
                 grants: {settings: [hospital], conditions: [hospital_only, supervision_required]}
