@@ -46,7 +46,9 @@ public enum Reply: Sendable, Equatable {
         let written = buffer.writeString(text)
         // Replace any control byte in place (they are single bytes in UTF-8, so lengths do not change).
         let isControl = { (byte: UInt8) in byte < 0x20 || byte == 0x7F }
-        let hasControl = text.utf8.withContiguousStorageIfAvailable { $0.contains(where: isControl) } ?? text.utf8.contains(where: isControl)
+        let hasControl =
+            text.utf8.withContiguousStorageIfAvailable { $0.contains(where: isControl) }
+            ?? text.utf8.contains(where: isControl)
         if hasControl {
             for offset in start..<(start + written) {
                 let byte = buffer.getInteger(at: offset, as: UInt8.self)!

@@ -122,6 +122,7 @@ public enum RequestParser {
         return true
     }
 
+    /// The offset of the first byte that breaks UTF-8 well-formedness (RFC 3629, no overlongs or surrogates).
     static func firstInvalidUTF8Offset<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Int {
         let array = Array(bytes)
         var i = 0

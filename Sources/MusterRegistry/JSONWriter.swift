@@ -83,35 +83,56 @@ public struct JSONWriter {
         atStart = false
     }
 
-    /// Appends a member only when its value is present, as synthesised `Encodable` leaves a nil optional out.
-    public mutating func optional(_ name: StaticString, _ value: String?) {
-        guard let value else { return }
+    /// Appends an object member: its key, then its value (a date as its `YYYY-MM-DD` string).
+    public mutating func member(_ name: StaticString, _ value: String) {
         key(name)
         string(value)
     }
 
-    public mutating func optional(_ name: StaticString, _ value: CalendarDate?) {
-        guard let value else { return }
+    public mutating func member(_ name: StaticString, _ value: CalendarDate) {
         key(name)
         string(value.description)
     }
 
-    public mutating func optional(_ name: StaticString, _ value: (some BinaryInteger)?) {
-        guard let value else { return }
+    public mutating func member(_ name: StaticString, _ value: some BinaryInteger) {
         key(name)
         int(value)
     }
 
-    public mutating func optional(_ name: StaticString, _ value: Double?) {
-        guard let value else { return }
+    public mutating func member(_ name: StaticString, _ value: Double) {
         key(name)
         double(value)
     }
 
-    public mutating func optional(_ name: StaticString, _ value: Bool?) {
-        guard let value else { return }
+    public mutating func member(_ name: StaticString, _ value: Bool) {
         key(name)
         bool(value)
+    }
+
+    public mutating func member(_ name: StaticString, _ values: [String]) {
+        key(name)
+        strings(values)
+    }
+
+    /// Appends a member only when its value is present, as synthesised `Encodable` leaves a nil optional out.
+    public mutating func optional(_ name: StaticString, _ value: String?) {
+        if let value { member(name, value) }
+    }
+
+    public mutating func optional(_ name: StaticString, _ value: CalendarDate?) {
+        if let value { member(name, value) }
+    }
+
+    public mutating func optional(_ name: StaticString, _ value: (some BinaryInteger)?) {
+        if let value { member(name, value) }
+    }
+
+    public mutating func optional(_ name: StaticString, _ value: Double?) {
+        if let value { member(name, value) }
+    }
+
+    public mutating func optional(_ name: StaticString, _ value: Bool?) {
+        if let value { member(name, value) }
     }
 
     /// Appends an array of strings.

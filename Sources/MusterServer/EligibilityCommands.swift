@@ -84,7 +84,7 @@ enum EligibilityCommands {
         body: .async { request, context in
             let state = try state(request.words[0])
             let date = try date(request.words.count > 1 ? request.words[1] : nil, context)
-            var json = try VolunteerCommands.body(request)
+            var json = try RequestBody.json(request)
             if case .object(var object) = json, object["ref"] == nil {
                 object["ref"] = .string("screening")
                 json = .object(object)
@@ -178,20 +178,13 @@ struct GrantView: Encodable {
     /// This grant as `JSONText.encode` would write it.
     func write(to json: inout JSONWriter) {
         json.beginObject()
-        json.key("conditions")
-        json.strings(conditions)
-        json.key("grade")
-        json.string(grade)
-        json.key("instrument")
-        json.string(instrument)
-        json.key("provision")
-        json.string(provision)
-        json.key("settings")
-        json.strings(settings)
-        json.key("uncertain")
-        json.bool(uncertain)
-        json.key("version")
-        json.int(version)
+        json.member("conditions", conditions)
+        json.member("grade", grade)
+        json.member("instrument", instrument)
+        json.member("provision", provision)
+        json.member("settings", settings)
+        json.member("uncertain", uncertain)
+        json.member("version", version)
         json.endObject()
     }
 }
@@ -240,22 +233,17 @@ struct DecisionView: Encodable {
     var json: String {
         var json = JSONWriter()
         json.beginObject()
-        json.key("conditions")
-        json.strings(conditions)
+        json.member("conditions", conditions)
         json.optional("credentialLevel", credentialLevel)
-        json.key("date")
-        json.string(date.description)
-        json.key("eligible")
-        json.bool(eligible)
+        json.member("date", date)
+        json.member("eligible", eligible)
         json.key("grants")
         json.array(grants) { json, grant in grant.write(to: &json) }
         json.key("packs")
         json.array(packs) { json, pack in
             json.beginObject()
-            json.key("id")
-            json.string(pack.id)
-            json.key("version")
-            json.int(pack.version)
+            json.member("id", pack.id)
+            json.member("version", pack.version)
             json.endObject()
         }
         json.key("primary")
@@ -264,13 +252,10 @@ struct DecisionView: Encodable {
         } else {
             json.null()
         }
-        json.key("reasons")
-        json.strings(reasons)
-        json.key("state")
-        json.string(state)
+        json.member("reasons", reasons)
+        json.member("state", state)
         json.optional("status", status)
-        json.key("uncertain")
-        json.bool(uncertain)
+        json.member("uncertain", uncertain)
         json.optional("volunteerId", volunteerId)
         json.endObject()
         let text = json.output

@@ -32,7 +32,7 @@ enum ImportCommand {
         summary: "Registers up to 1000 volunteers in one transaction; one ROW per row (id, or errors), bad rows skipped.",
         access: VolunteerCommands.stateRoles, arguments: CommandArguments(body: .required),
         body: .async { request, context in
-            let envelope = try ReportCommands.readInput(request, ImportEnvelope.parse)
+            let envelope = try RequestBody.parse(request, with: ImportEnvelope.parse)
             var registering = context.identity?.jurisdiction
             if let asked = envelope.registeringState {
                 if let own = registering, own != asked {

@@ -32,7 +32,7 @@ enum OrderCommands {
         body: .async { request, context in
             var file = ""
             var yaml = ""
-            try ReportCommands.readBody(request) { reader in
+            try RequestBody.fields(request) { reader in
                 file = reader.string("file", required: true, maxLength: 200) ?? ""
                 yaml = reader.string("yaml", required: true, maxLength: 60_000) ?? ""
             }

@@ -19,32 +19,13 @@ enum ReportCommands {
         return try VolunteerCommands.confinedState(asked: asked, context)
     }
 
-    /// Reads a command's JSON body with one of MusterRegistry's input parsers; malformed JSON and field errors
-    /// become `BAD_REQUEST`.
-    static func readInput<Input>(_ request: Request, _ parse: (JSONValue) throws(FieldErrors) -> Input) throws -> Input {
-        let value = try VolunteerCommands.body(request)
-        do throws(FieldErrors) {
-            return try parse(value)
-        } catch {
-            throw CommandError.badRequest(error.description)
-        }
-    }
-
-    static func readBody(_ request: Request, _ read: (inout ObjectReader) throws -> Void) throws {
-        var errors: [FieldError] = []
-        var reader = ObjectReader(try VolunteerCommands.body(request), path: "", errors: &errors)
-        try read(&reader)
-        errors += reader.finish()
-        if !errors.isEmpty { throw CommandError.badRequest(FieldErrors(errors).description) }
-    }
-
     static let funnel = Command(
         name: "VOLUNTEER.FUNNEL", usage: "VOLUNTEER.FUNNEL [{\"state\": code}]",
         summary: "Counts per category and profession: registered, verified, eligible, offered, deployed, available, withdrawn.",
         access: VolunteerCommands.stateRoles, arguments: CommandArguments(body: .optional),
         body: .async { request, context in
             var state: String?
-            try readBody(request) { reader in state = try reportState(&reader, context) }
+            try RequestBody.fields(request) { reader in state = try reportState(&reader, context) }
             let scope = state
             let store = context.services.volunteers
             var rows = try await context.services.pool.withConnection { connection in try store.funnel(connection, state: scope) }
@@ -99,7 +80,7 @@ enum ReportCommands {
             var state: String?
             var days = 30
             var limit = 1000
-            try readBody(request) { reader in
+            try RequestBody.fields(request) { reader in
                 state = try reportState(&reader, context)
                 days = reader.integer("withinDays", range: 0...3650) ?? 30
                 limit = reader.integer("limit", range: 1...10_000) ?? 1000
@@ -145,7 +126,7 @@ enum ReportCommands {
             var entity: String?
             var id: Int?
             var limit = 100
-            try readBody(request) { reader in
+            try RequestBody.fields(request) { reader in
                 state = try reportState(&reader, context)
                 entity = reader.string("entity", maxLength: 40)
                 id = reader.integer("id", range: 1...Int.max)

@@ -52,7 +52,7 @@ enum StaffingCommands {
         summary: "Registers a facility in a state (a state token: its own).",
         access: VolunteerCommands.stateRoles, arguments: CommandArguments(body: .required),
         body: .async { request, context in
-            let input = try ReportCommands.readInput(request, FacilityInput.parse)
+            let input = try RequestBody.parse(request, with: FacilityInput.parse)
             let state = input.state?.code
             let own = VolunteerCommands.scope(context)
             if let own, let state, state != own { throw CommandError.forbidden("a \(own) token registers \(own)'s facilities only") }
@@ -92,7 +92,7 @@ enum StaffingCommands {
         summary: "Submits a staffing request for a facility (a hospital token: its own facility).",
         access: everyone, arguments: CommandArguments(body: .required),
         body: .async { request, context in
-            let input = try ReportCommands.readInput(request, StaffingRequestInput.parse)
+            let input = try RequestBody.parse(request, with: StaffingRequestInput.parse)
             let own = context.identity?.facilityID
             if let own, let given = input.facilityID, given != own {
                 throw CommandError.forbidden("facilityId: a hospital token submits for its own facility (\(own)) only")
@@ -131,7 +131,7 @@ enum StaffingCommands {
             var state: String?
             var facilityID: Int64?
             var openOnly = false
-            try ReportCommands.readBody(request) { reader in
+            try RequestBody.fields(request) { reader in
                 if context.identity?.role != .hospital { state = try ReportCommands.reportState(&reader, context) }
                 facilityID = reader.integer("facilityId", range: 1...Int.max).map(Int64.init)
                 openOnly = reader.bool("open") ?? false
@@ -173,7 +173,7 @@ enum StaffingCommands {
         access: VolunteerCommands.stateRoles, arguments: CommandArguments(minWords: 1, maxWords: 1, body: .optional),
         body: .async { request, context in
             var options = MatchRound.Options(offerHours: context.services.matching.offerHours)
-            try ReportCommands.readBody(request) { reader in
+            try RequestBody.fields(request) { reader in
                 options.dryRun = reader.bool("dryRun") ?? false
                 options.offerHours = reader.integer("offerHours", range: 1...24 * 14) ?? options.offerHours
             }
@@ -272,7 +272,7 @@ enum StaffingCommands {
             var requestID: Int64?
             var volunteerID: Int64?
             var activeOnly = false
-            try ReportCommands.readBody(request) { reader in
+            try RequestBody.fields(request) { reader in
                 requestID = reader.integer("requestId", range: 1...Int.max).map(Int64.init)
                 volunteerID = reader.integer("volunteerId", range: 1...Int.max).map(Int64.init)
                 activeOnly = reader.bool("active") ?? false

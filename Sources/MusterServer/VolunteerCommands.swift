@@ -38,14 +38,6 @@ enum VolunteerCommands {
         return id
     }
 
-    static func body(_ request: Request) throws -> JSONValue {
-        do {
-            return try JSONValue.parse(request.body ?? "{}")
-        } catch {
-            throw CommandError.badRequest(error.description)
-        }
-    }
-
     /// Maps store refusals to protocol errors.
     static func mapped<T>(_ context: CommandContext, _ body: () async throws -> T) async throws -> T {
         do {
@@ -113,7 +105,7 @@ enum VolunteerCommands {
         summary: "Registers a volunteer; idempotent by ref within the registering state.",
         access: stateRoles, arguments: CommandArguments(body: .required),
         body: .async { request, context in
-            var json = try body(request)
+            var json = try RequestBody.json(request)
             // `registeringState` chooses the state for an admin; a state token registers into its own state.
             var registering = context.identity?.jurisdiction
             if case .object(var object) = json, let given = object.removeValue(forKey: "registeringState") {
@@ -170,7 +162,7 @@ enum VolunteerCommands {
         access: stateRoles, arguments: CommandArguments(minWords: 1, maxWords: 1, body: .required),
         body: .async { request, context in
             let id = try volunteerID(request)
-            var patch = try body(request)
+            var patch = try RequestBody.json(request)
             var newStatus: VolunteerStatus?
             if case .object(var object) = patch, let status = object.removeValue(forKey: "status") {
                 patch = .object(object)
@@ -205,11 +197,7 @@ enum VolunteerCommands {
         access: stateRoles, arguments: CommandArguments(minWords: 1, maxWords: 1, body: .optional),
         body: .async { request, context in
             let id = try volunteerID(request)
-            var errors: [FieldError] = []
-            var reader = ObjectReader(try body(request), path: "", errors: &errors)
-            let reason = reader.string("reason", maxLength: 1000)
-            errors += reader.finish()
-            if !errors.isEmpty { throw CommandError.badRequest(FieldErrors(errors).description) }
+            let reason = try RequestBody.fields(request) { reader in reader.string("reason", maxLength: 1000) }
             let scope = scope(context)
             let store = context.services.volunteers
             let identity = context.identity!
@@ -229,7 +217,7 @@ enum VolunteerCommands {
         access: stateRoles, arguments: CommandArguments(minWords: 1, maxWords: 1, body: .required),
         body: .async { request, context in
             let id = try volunteerID(request)
-            let input = try ReportCommands.readInput(request, VerificationInput.parse)
+            let input = try RequestBody.parse(request, with: VerificationInput.parse)
             let scope = scope(context)
             let store = context.services.volunteers
             let identity = context.identity!
@@ -251,7 +239,7 @@ enum VolunteerCommands {
         summary: "Searches volunteers: one ROW each (full records with \"full\": true), then OK {count, next}.",
         access: stateRoles, arguments: CommandArguments(body: .optional),
         body: .async { request, context in
-            let query = try ReportCommands.readInput(request, VolunteerQuery.parse)
+            let query = try RequestBody.parse(request, with: VolunteerQuery.parse)
             var requested = query.filter
             requested.state = try confinedState(asked: query.filter.state, context)
             let (filter, after, limit, full) = (requested, query.after, query.limit, query.full)

@@ -39,7 +39,10 @@ extension VolunteerStore {
         // row count). They are still planned afresh for each batch: a generic plan cached while the table was
         // small (a new registry, early in a bulk import) kept scanning it whole as it grew, at 1 to 3 ms a
         // statement by 10k volunteers, against 0.05 ms. The locks and the insert, which read no table, keep their
-        // cached plans (planned afresh, the locks took 0.13 ms of planning against 0.04 ms of running).
+        // cached plans (planned afresh, the locks took 0.13 ms of planning against 0.04 ms of running). The plan
+        // mode is set per statement with `SET LOCAL` inside this round trip rather than by `PGPlanning`, whose
+        // session setting covers a whole statement or pipeline and would cost a round trip of its own whenever a
+        // pooled connection switches between these and other statements.
         // What is stored already: the same refs, and records of the same people.
         var firstByRef: [String: VolunteerProfile] = [:]
         for profile in profiles where firstByRef[profile.ref] == nil { firstByRef[profile.ref] = profile }
@@ -459,36 +462,26 @@ struct NewRow {
     /// The row as a JSON object; a nil column is left out, which `jsonb_to_recordset` reads as NULL.
     func write(to json: inout JSONWriter) {
         json.beginObject()
-        json.key("registering_state")
-        json.string(registering_state)
-        json.key("ref")
-        json.string(ref)
-        json.key("category")
-        json.string(category)
-        json.key("profession")
-        json.string(profession)
-        json.key("first_name")
-        json.string(first_name)
-        json.key("last_name")
-        json.string(last_name)
+        json.member("registering_state", registering_state)
+        json.member("ref", ref)
+        json.member("category", category)
+        json.member("profession", profession)
+        json.member("first_name", first_name)
+        json.member("last_name", last_name)
         json.optional("date_of_birth", date_of_birth)
         json.optional("email", email)
         json.optional("phone", phone)
-        json.key("home_state")
-        json.string(home_state)
+        json.member("home_state", home_state)
         json.optional("lat", lat)
         json.optional("lon", lon)
         json.optional("npi", npi)
-        json.key("skills")
-        json.strings(skills)
+        json.member("skills", skills)
         json.optional("available_from", available_from)
         json.optional("available_to", available_to)
         json.optional("max_travel_km", max_travel_km)
-        json.key("telehealth_only")
-        json.bool(telehealth_only)
+        json.member("telehealth_only", telehealth_only)
         json.optional("linked_to", linked_to)
-        json.key("created_by")
-        json.int(created_by)
+        json.member("created_by", created_by)
         json.endObject()
     }
 }
@@ -514,18 +507,12 @@ struct LicenseRow {
 
     func write(to json: inout JSONWriter) {
         json.beginObject()
-        json.key("ref")
-        json.string(ref)
-        json.key("position")
-        json.int(position)
-        json.key("jurisdiction")
-        json.string(jurisdiction)
-        json.key("license_type")
-        json.string(license_type)
-        json.key("number")
-        json.string(number)
-        json.key("status")
-        json.string(status)
+        json.member("ref", ref)
+        json.member("position", position)
+        json.member("jurisdiction", jurisdiction)
+        json.member("license_type", license_type)
+        json.member("number", number)
+        json.member("status", status)
         json.optional("expires", expires)
         json.endObject()
     }
@@ -539,14 +526,10 @@ struct AuditRow {
 
     func write(to json: inout JSONWriter) {
         json.beginObject()
-        json.key("ref")
-        json.string(ref)
-        json.key("action")
-        json.string(action)
-        json.key("actor_token_id")
-        json.int(actor_token_id)
-        json.key("actor_name")
-        json.string(actor_name)
+        json.member("ref", ref)
+        json.member("action", action)
+        json.member("actor_token_id", actor_token_id)
+        json.member("actor_name", actor_name)
         json.endObject()
     }
 }
