@@ -8,7 +8,8 @@
 // - a compiled pack evaluates without a crash for a spread of volunteers, states and dates (any date the protocol
 //   accepts, 0001-01-01 to 9999-12-31), also when stored as a later, rescinded version in a catalog;
 // - the fast screening path (`explain: false`) and the blockers path (`requirements: true`) agree with the
-//   explained evaluation on eligibility, grants and unmet requirements.
+//   explained evaluation on eligibility, grants and unmet requirements, and a check's reply (reasons without
+//   requirements) gives the same reasons and builds no requirements.
 import FuzzSupport
 import MusterCore
 import MusterEligibility
@@ -50,7 +51,10 @@ func summary(_ decision: Decision) -> (Bool, [Grant], [UnmetRequirement]) {
 
 func evaluate(_ packs: [RulePack], state: String, date: CalendarDate) {
     for facts in volunteers {
-        let explained = EligibilityEngine.evaluate(facts, state: state, date: date, packs: packs)
+        let explained = EligibilityEngine.evaluate(facts, state: state, date: date, packs: packs, requirements: true)
+        let reply = EligibilityEngine.evaluate(facts, state: state, date: date, packs: packs)
+        precondition(reply.grants == explained.grants && reply.reasons == explained.reasons && reply.unmet.isEmpty,
+                     "the reply path (reasons without requirements) disagrees for \(facts) in \(state) on \(date)")
         let fast = EligibilityEngine.evaluate(facts, state: state, date: date, packs: packs, explain: false)
         let blockers = EligibilityEngine.evaluate(facts, state: state, date: date, packs: packs, explain: false, requirements: true)
         precondition(explained.eligible == !explained.grants.isEmpty, "eligible without grants, or the reverse")

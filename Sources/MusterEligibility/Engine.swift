@@ -26,7 +26,7 @@ public struct Decision: Sendable {
     public let reasons: [String]
     /// For provisions that cover this volunteer (category, profession and window match) but do not grant: each
     /// requirement not met, without the volunteer's values, so that requirements can be counted across volunteers.
-    /// Empty when `explain` was false, or when the volunteer is eligible.
+    /// Built only when `requirements` was asked for; empty when the volunteer is eligible.
     public let unmet: [UnmetRequirement]
 }
 
@@ -41,9 +41,10 @@ public struct UnmetRequirement: Sendable, Hashable, CustomStringConvertible {
 
 public enum EligibilityEngine {
     /// Evaluate `facts` for practice in `state` on `date` against `packs`. Pure and deterministic.
-    /// With `explain: false` failing provisions are skipped without building reason strings (fast screening path);
-    /// `reasons` is then empty, and `unmet` too unless `requirements` is true (the blockers report's path: unmet
-    /// requirements without the reason text).
+    /// With `explain: false` failing provisions are skipped without building reason strings (fast screening path),
+    /// and `reasons` is empty. `unmet` is built only when `requirements` is true, with or without the reasons (the
+    /// blockers report asks for it without them); a single check's reply, which shows only the reasons, does not pay
+    /// for it.
     public static func evaluate(_ facts: EligibilityFacts, state: String, date: CalendarDate, packs: [RulePack],
                                 explain: Bool = true, requirements: Bool = false) -> Decision {
         var grants: [Grant] = []
@@ -122,10 +123,10 @@ public enum EligibilityEngine {
                 } else {
                     let tag = "(\(pack.id) \(p.id))"
                     for w in why { reasons.append("\(w) \(tag)") }
-                    if covered {
-                        var requirements = p.allowAdverse ? [] : blockRequirements
-                        if let cr = p.criteria { requirements.append(contentsOf: cr.unmet(&ctx)) }
-                        for r in requirements { unmet.append(UnmetRequirement(instrument: pack.id, provision: p.id, requirement: r)) }
+                    if covered && requirements {
+                        var needed = p.allowAdverse ? [] : blockRequirements
+                        if let cr = p.criteria { needed.append(contentsOf: cr.unmet(&ctx)) }
+                        for r in needed { unmet.append(UnmetRequirement(instrument: pack.id, provision: p.id, requirement: r)) }
                     }
                 }
             }

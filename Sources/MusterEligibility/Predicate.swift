@@ -105,21 +105,65 @@ public enum CompareOp: String, Sendable, CaseIterable {
     }
 }
 
+/// A leaf predicate's texts, made once when its pack compiles, so that explaining a decision joins them rather than
+/// formatting lists and thresholds again for every volunteer.
+struct LeafText: Sendable {
+    /// What is required, in plain words: `US GME ≥ 12 months`, `category in [img, retired]`.
+    let requirement: String
+    /// The reason when the field has no value: `US GME missing, ≥ 12 months required`.
+    let missing: String
+    /// What follows the volunteer's value in a failing reason: for a comparison the negated threshold
+    /// (`< 12 required`), for `in` the list (`[img, retired]`), for a window its length (`5 years`).
+    let detail: String
+}
+
 /// A compiled, type-checked predicate.
 indirect enum Predicate: Sendable {
-    case compare(FieldDef, CompareOp, FactValue)
-    case member(FieldDef, [FactValue])
-    /// Date field lies in [evaluation date − months, evaluation date] (or, if `maxMonths` is false, strictly more recent than that).
-    case within(FieldDef, months: Int, days: Int, text: String)
+    case compare(FieldDef, CompareOp, FactValue, LeafText)
+    case member(FieldDef, [FactValue], LeafText)
+    /// Date field lies in [evaluation date − months − days, evaluation date].
+    case within(FieldDef, months: Int, days: Int, LeafText)
     case all([Predicate]), any([Predicate]), not(Predicate)
-    case anyLicense(Predicate), noLicense(Predicate)
+    /// A licence quantifier and its body's plain words (made once: quantifiers do not nest, so each leaf's text is
+    /// copied into at most one of them).
+    case anyLicense(Predicate, body: String), noLicense(Predicate, body: String)
+
+    /// `field op value`, with its texts.
+    static func comparing(_ f: FieldDef, _ op: CompareOp, _ v: FactValue) -> Predicate {
+        let threshold = "\(op.symbol) \(v)\(f.unit)"
+        return .compare(
+            f, op, v,
+            LeafText(
+                requirement: "\(f.label) \(threshold)", missing: "\(f.label) missing, \(threshold) required",
+                detail: "\(op.negated.symbol) \(v) required"))
+    }
+
+    /// `field in values`, with its texts.
+    static func membership(_ f: FieldDef, _ values: [FactValue]) -> Predicate {
+        let list = "[\(values.map(\.description).joined(separator: ", "))]"
+        return .member(f, values, LeafText(requirement: "\(f.label) in \(list)", missing: "\(f.label) missing not in \(list)", detail: list))
+    }
+
+    /// A date field within `window` (`5 years`, `180 days`) before the evaluation date, with its texts.
+    static func window(_ f: FieldDef, months: Int, days: Int, _ window: String) -> Predicate {
+        .within(
+            f, months: months, days: days,
+            LeafText(
+                requirement: "\(f.label) within the last \(window)",
+                missing: "\(f.label) missing, within the last \(window) required", detail: window))
+    }
+
+    /// A licence quantifier over `body`: some licence satisfies it (`any`), or none does.
+    static func license(any: Bool, _ body: Predicate) -> Predicate {
+        any ? .anyLicense(body, body: body.describe) : .noLicense(body, body: body.describe)
+    }
 
     func holds(_ c: inout EvalContext) -> Bool {
         switch self {
-        case .compare(let f, let op, let v):
+        case .compare(let f, let op, let v, _):
             guard let r = FactValue.compare(f.get(c), v) else { return false }
             return op.holds(r)
-        case .member(let f, let vs):
+        case .member(let f, let vs, _):
             let x = f.get(c); if case .missing = x { return false }
             return vs.contains(x)
         case .within(let f, let months, let days, _):
@@ -130,7 +174,7 @@ indirect enum Predicate: Sendable {
         case .all(let ps): for p in ps where !p.holds(&c) { return false }; return true
         case .any(let ps): for p in ps where p.holds(&c) { return true }; return false
         case .not(let p): return !p.holds(&c)
-        case .anyLicense(let p), .noLicense(let p):
+        case .anyLicense(let p, _), .noLicense(let p, _):
             var found = false
             let saved = c.license
             for l in c.facts.licenses { c.license = l; if p.holds(&c) { found = true; break } }
@@ -156,14 +200,12 @@ indirect enum Predicate: Sendable {
     /// A plain-words statement of what is required.
     var describe: String {
         switch self {
-        case .compare(let f, let op, let v): return "\(f.label) \(op.symbol) \(v)\(f.unit)"
-        case .member(let f, let vs): return "\(f.label) in [\(vs.map(\.description).joined(separator: ", "))]"
-        case .within(let f, _, _, let t): return "\(f.label) within the last \(t)"
+        case .compare(_, _, _, let t), .member(_, _, let t), .within(_, _, _, let t): return t.requirement
         case .all(let ps): return ps.map(\.describe).joined(separator: " and ")
         case .any(let ps): return "(" + ps.map(\.describe).joined(separator: " or ") + ")"
         case .not(let p): return "not (\(p.describe))"
-        case .anyLicense(let p): return "a licence with \(p.describe)"
-        case .noLicense(let p): return "no licence with \(p.describe)"
+        case .anyLicense(_, let body): return "a licence with " + body
+        case .noLicense(_, let body): return "no licence with " + body
         }
     }
 
@@ -179,24 +221,26 @@ indirect enum Predicate: Sendable {
     func reasons(_ c: inout EvalContext) -> [String] {
         if holds(&c) { return [] }
         switch self {
-        case .compare(let f, let op, let v):
+        case .compare(let f, _, _, let t):
             let x = f.get(c)
-            if case .missing = x { return ["\(f.label) missing, \(op.symbol) \(v)\(f.unit) required"] }
-            return ["\(f.label) \(x)\(f.unit) \(op.negated.symbol) \(v) required".replacingSpaces()]
-        case .member(let f, let vs):
-            return ["\(f.label) \(f.get(c)) not in [\(vs.map(\.description).joined(separator: ", "))]"]
+            if case .missing = x { return [t.missing] }
+            return ["\(f.label) \(x)\(f.unit) \(t.detail)".replacingSpaces()]
+        case .member(let f, _, let t):
+            let x = f.get(c)
+            if case .missing = x { return [t.missing] }
+            return ["\(f.label) \(x) not in \(t.detail)"]
         case .within(let f, let months, let days, let t):
-            guard case .date(let d) = f.get(c) else { return ["\(f.label) missing, within the last \(t) required"] }
+            guard case .date(let d) = f.get(c) else { return [t.missing] }
             if d > c.date { return ["\(f.label) \(d) is after the evaluation date \(c.date)"] }
             let limit = Self.windowStart(c.date, months: months, days: days).map(\.description) ?? "0001-01-01"
-            return ["\(f.label) \(d) is more than \(t) before \(c.date) (limit \(limit))"]
+            return ["\(f.label) \(d) is more than \(t.detail) before \(c.date) (limit \(limit))"]
         case .all(let ps): return ps.flatMap { $0.reasons(&c) }
         case .any(let ps): return ["none of: " + ps.map { p in p.reasons(&c).joined(separator: "; ") }.joined(separator: " | ")]
         case .not(let p): return ["\(p.describe) holds, which is not allowed"]
-        case .anyLicense(let p): return ["no licence with \(p.describe)"]
-        case .noLicense(let p):
+        case .anyLicense(_, let body): return ["no licence with " + body]
+        case .noLicense(let p, let body):
             let bad = c.facts.licenses.filter { l in var cc = c; cc.license = l; return p.holds(&cc) }
-            return bad.map { "licence \($0.jurisdiction) \($0.type) \($0.status.rawValue) matches \(p.describe), which is not allowed" }
+            return bad.map { "licence \($0.jurisdiction) \($0.type) \($0.status.rawValue) matches \(body), which is not allowed" }
         }
     }
 }

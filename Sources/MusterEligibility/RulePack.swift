@@ -201,7 +201,7 @@ struct PackParser {
                 err(opNode, k, "operator \(opName) needs an integer or date field; \(f.name) is \(f.type)"); return nil
             }
             guard let v = literal(vn, "\(k).value", for: f) else { return nil }
-            return .compare(f, op, v)
+            return .comparing(f, op, v)
         }
         switch opName {
         case "in":
@@ -212,7 +212,7 @@ struct PackParser {
                 if let x = literal(v, "\(k).values[\(i)]", for: f) { out.append(x) } else { ok = false }
             }
             if out.isEmpty && ok { err(vs, "\(k).values", "empty list") ; return nil }
-            return ok ? .member(f, out) : nil
+            return ok ? .membership(f, out) : nil
         case "withinYears", "withinMonths", "withinDays":
             let unitKey = opName == "withinYears" ? "years" : (opName == "withinMonths" ? "months" : "days")
             let b = mapping(body, k, allowed: ["field", unitKey], required: ["field", unitKey])
@@ -223,9 +223,9 @@ struct PackParser {
             // Dates run from 0001 to 9999, so a longer window means nothing (and would overflow).
             let most = unitKey == "years" ? 9999 : (unitKey == "months" ? 9999 * 12 : 9999 * 366)
             if amount > most { err(b[unitKey], "\(k).\(unitKey)", "must be at most \(most)"); return nil }
-            if unitKey == "days" { return .within(f, months: 0, days: amount, text: "\(amount) days") }
+            if unitKey == "days" { return .window(f, months: 0, days: amount, "\(amount) days") }
             let months = unitKey == "years" ? amount * 12 : amount
-            return .within(f, months: months, days: 0, text: "\(amount) \(unitKey)")
+            return .window(f, months: months, days: 0, "\(amount) \(unitKey)")
         case "all", "any":
             var ps: [Predicate] = []; var ok = true
             let items = list(body, k)
@@ -240,7 +240,7 @@ struct PackParser {
         case "anyLicense", "noLicense":
             if inLicense { err(opNode, k, "\(opName) cannot be nested inside another licence quantifier"); return nil }
             guard let p = predicate(body, k, inLicense: true) else { return nil }
-            return opName == "anyLicense" ? .anyLicense(p) : .noLicense(p)
+            return .license(any: opName == "anyLicense", p)
         default:
             err(opNode, k, "unknown operator \"\(opName)\" (eq ne lt le gt ge in withinYears withinMonths withinDays all any not anyLicense noLicense)")
             return nil

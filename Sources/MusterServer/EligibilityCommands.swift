@@ -231,7 +231,8 @@ struct DecisionView: Encodable {
     /// The reply payload: what `JSONText.encode(self)` gives, byte for byte (debug builds check that on every
     /// reply), written by hand because this is the reply of the busiest read.
     var json: String {
-        var json = JSONWriter()
+        // Room for the whole reply at once: the reasons are most of it (a few kilobytes when many provisions fail).
+        var json = JSONWriter(capacity: reasons.reduce(512 + 256 * grants.count) { $0 + $1.utf8.count + 3 })
         json.beginObject()
         json.member("conditions", conditions)
         json.optional("credentialLevel", credentialLevel)

@@ -110,10 +110,13 @@ import Testing
         for f in people {
             for s in ["NY", "NJ", "MA", "IL", "CT", "CO", "NV", "MI", "AZ"] {
                 for date in ["2020-03-22", "2020-04-20", "2020-08-01", "2021-01-10", "2022-06-01"] {
-                    let a = EligibilityEngine.evaluate(f, state: s, date: d(date), packs: shippedPacks)
+                    let a = EligibilityEngine.evaluate(f, state: s, date: d(date), packs: shippedPacks, requirements: true)
                     let b = EligibilityEngine.evaluate(f, state: s, date: d(date), packs: shippedPacks, explain: false)
                     #expect(a.grants == b.grants && a.primary == b.primary && a.conditions == b.conditions && b.reasons.isEmpty)
                     #expect(b.unmet.isEmpty)
+                    // A check's reply (reasons, no requirements) gives the same reasons and builds no requirements.
+                    let reply = EligibilityEngine.evaluate(f, state: s, date: d(date), packs: shippedPacks)
+                    #expect(reply.grants == a.grants && reply.reasons == a.reasons && reply.unmet.isEmpty)
                     // The blockers report's path gives the same unmet requirements as the full explanation.
                     let c = EligibilityEngine.evaluate(f, state: s, date: d(date), packs: shippedPacks, explain: false, requirements: true)
                     #expect(c.grants == a.grants && c.unmet == a.unmet && c.reasons.isEmpty)

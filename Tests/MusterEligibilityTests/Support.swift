@@ -40,7 +40,7 @@ func packYAML(criteria: String, extra: String = "") -> String {
 }
 func evalTest(_ criteria: String, _ f: EligibilityFacts, on date: String = "2020-06-01") throws -> Decision {
     let p = try RulePack.load(yaml: packYAML(criteria: criteria), file: "t.yaml")
-    return EligibilityEngine.evaluate(f, state: "ZZ", date: d(date), packs: [p])
+    return EligibilityEngine.evaluate(f, state: "ZZ", date: d(date), packs: [p], requirements: true)
 }
 func lic(_ j: String, _ s: EligibilityFacts.LicenseStatus, lapsed: String? = nil) -> EligibilityFacts.License {
     lic(j, "physician", s, lapsed: lapsed)
