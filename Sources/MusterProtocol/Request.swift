@@ -58,14 +58,30 @@ public enum RequestParser {
 
     /// Parses one line (without its terminator).
     public static func parse<Bytes: Collection<UInt8>>(_ bytes: Bytes) throws(RequestError) -> ParsedLine {
+        try parseLine(bytes)
+    }
+
+    /// Parses one line (without its terminator) held in contiguous memory: the server's path. Being concrete, it is
+    /// compiled for these bytes here; the generic entry point, called from another module, checks each byte through
+    /// generic witnesses and looks up type metadata on every line.
+    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(RequestError) -> ParsedLine {
+        try parseLine(bytes)
+    }
+
+    static func parseLine<Bytes: Collection<UInt8>>(_ bytes: Bytes) throws(RequestError) -> ParsedLine {
         // Control characters first: they make a line invalid whatever else it holds. TAB counts as a space.
         var offset = 0
+        var ascii = true
         for byte in bytes {
             if (byte < 0x20 && byte != 0x09) || byte == 0x7F {
                 throw .controlCharacter(byte: byte, byteOffset: offset)
             }
+            if byte >= 0x80 { ascii = false }
             offset += 1
         }
+        // ASCII is valid UTF-8 as it is, and most lines are ASCII: they skip the validating decoder (a generic
+        // library call that looks up type metadata on every line).
+        if ascii { return try parse(text: String(decoding: bytes, as: UTF8.self)) }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw .invalidUTF8(byteOffset: firstInvalidUTF8Offset(bytes))
         }
@@ -104,7 +120,9 @@ public enum RequestParser {
             guard words.count < maxWords else { throw .tooManyArguments(limit: maxWords) }
             words.append(readWord())
         }
-        let upper = verb.uppercased()
+        // Verbs are almost always sent in ASCII capitals already; then the word is the verb as it is.
+        let alreadyUpper = verb.utf8.allSatisfy { $0 < 0x80 && !($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) }
+        let upper = alreadyUpper ? verb : verb.uppercased()
         if httpMethods.contains(upper), let last = words.last, last.hasPrefix("HTTP/") { return .httpRequest }
         guard isValidVerb(verb) else { throw .malformedVerb(verb) }
         return .request(Request(verb: upper, words: words, body: body))

@@ -78,6 +78,24 @@ import Testing
         #expect(try parse("GET x") == .request(Request(verb: "GET", words: ["x"])))
     }
 
+    /// The server parses from contiguous memory (a concrete entry point, with an ASCII fast path): it must read every
+    /// line exactly as the generic one does.
+    @Test func contiguousBytesParseAsAnyCollection() {
+        let lines: [[UInt8]] = [
+            "PING", "ping", "Eligibility.Check 12 NY", "  help\tping  ", "VOLUNTEER.REGISTER {\"a\": \"é\"}",
+            "AUTH Zoë", "É", "poſt / HTTP/1.1", "GET / HTTP/1.1", "X {unterminated", "1PING", "",
+        ].map { Array($0.utf8) } + [[0x50, 0x49, 0xFF], [0x50, 0x07, 0x41], [0x41, 0x20, 0xE2, 0x82]]
+        for line in lines {
+            let generic = parseBytes(line)
+            let contiguous = line.withUnsafeBytes { bytes in
+                Result { () throws(RequestError) in try RequestParser.parse(bytes) }
+            }
+            #expect(contiguous == generic, "\(line)")
+        }
+        // "ſ" (long s) upper-cases to "S": such a verb is not ASCII, so it still goes through upper-casing.
+        #expect(parseBytes(Array("poſt / HTTP/1.1".utf8)) == .success(.httpRequest))
+    }
+
     @Test func everyErrorDescriptionNamesTheProblem() {
         #expect(RequestError.controlCharacter(byte: 0, byteOffset: 0).description == "control character 0x00 at byte 1 is not allowed")
         #expect(RequestError.tooManyArguments(limit: 64).description.contains("at most 64"))
