@@ -178,6 +178,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(name: "MusterCoreTests", dependencies: ["MusterCore"], swiftSettings: strict),
         .testTarget(name: "MusterEligibilityTests", dependencies: ["MusterEligibility", "MusterCore", "MusterRegistry"], swiftSettings: strict),
         .testTarget(name: "MusterMatchingTests", dependencies: ["MusterMatching"], swiftSettings: strict),
         .testTarget(name: "MusterRegistryTests", dependencies: ["MusterRegistry", "MusterCore"], swiftSettings: strict),

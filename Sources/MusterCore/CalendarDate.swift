@@ -85,13 +85,14 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
         CalendarDate(daysSinceEpoch: daysSinceEpoch + days)
     }
 
-    /// This date moved by whole months, clamping the day to the target month's length (Jan 31 + 1 month = Feb 28/29).
-    public func adding(months: Int) -> CalendarDate {
-        let total = year * 12 + (month - 1) + months
+    /// This date moved by whole months, clamping the day to the target month's length (Jan 31 + 1 month = Feb 28/29),
+    /// or nil when that month is outside the years 1 to 9999 that a `CalendarDate` holds.
+    public func adding(months: Int) -> CalendarDate? {
+        let (total, overflow) = (year * 12 + (month - 1)).addingReportingOverflow(months)
+        guard !overflow, total >= 12, total < 10_000 * 12 else { return nil }
         let y = total / 12
         let m = total % 12 + 1
-        let d = min(day, CalendarDate.daysInMonth(year: y, month: m))
-        return CalendarDate(year: y, month: m, day: d)!
+        return CalendarDate(year: y, month: m, day: min(day, CalendarDate.daysInMonth(year: y, month: m)))
     }
 
     public static func < (lhs: CalendarDate, rhs: CalendarDate) -> Bool {

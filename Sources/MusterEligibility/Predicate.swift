@@ -187,8 +187,7 @@ indirect enum Predicate: Sendable {
     /// before 0001-01-01, the first day a `CalendarDate` holds (any evaluation date is accepted, so a window may
     /// reach back past it; the amounts are bounded when the pack compiles).
     static func windowStart(_ date: CalendarDate, months: Int, days: Int) -> CalendarDate? {
-        guard date.year * 12 + (date.month - 1) - months >= 12 else { return nil }
-        let shifted = date.adding(months: -months)
+        guard let shifted = date.adding(months: -months) else { return nil }
         if days == 0 { return shifted }
         let start = shifted.daysSinceEpoch - days
         return start >= firstDayNumber ? CalendarDate(daysSinceEpoch: start) : nil

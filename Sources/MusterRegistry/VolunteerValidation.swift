@@ -24,7 +24,9 @@ extension VolunteerProfile {
         let firstName = r.string("firstName", required: true, maxLength: 100)
         let lastName = r.string("lastName", required: true, maxLength: 100)
         let dateOfBirth = r.date("dateOfBirth")
-        if let dateOfBirth, dateOfBirth > today.adding(months: -12 * 16) || dateOfBirth.year < 1900 {
+        // Sixteen years before today (before year 17 there is no such day, and no one is old enough).
+        let sixteenYearsAgo = today.adding(months: -12 * 16)
+        if let dateOfBirth, sixteenYearsAgo.map({ dateOfBirth > $0 }) ?? true || dateOfBirth.year < 1900 {
             r.fail("dateOfBirth", "must be between 1900-01-01 and 16 years ago")
         }
         let email = r.string("email", maxLength: 254)

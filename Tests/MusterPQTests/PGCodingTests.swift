@@ -84,15 +84,4 @@ import Testing
         #expect(error?.kind == .client)
         #expect(error?.message.contains("$1") == true)
     }
-
-    @Test func calendarArithmetic() {
-        let leap = CalendarDate("2020-02-29")!
-        #expect(leap.adding(days: 1) == CalendarDate("2020-03-01"))
-        #expect(CalendarDate("2020-01-31")!.adding(months: 1) == leap)
-        #expect(leap.adding(months: 12) == CalendarDate("2021-02-28"))
-        #expect(CalendarDate(daysSinceEpoch: 0) == CalendarDate("1970-01-01"))
-        #expect(CalendarDate("2021-02-29") == nil)
-        #expect(CalendarDate("2020-4-03") == nil)
-        #expect(CalendarDate("2020-04-03")!.description == "2020-04-03")
-    }
 }
