@@ -135,7 +135,8 @@ public final class PGConnection: @unchecked Sendable {
     /// those after it did not run. Inside a transaction, the transaction is then aborted, as with `query`; outside
     /// one, the whole pipeline is one implicit transaction, so nothing of it stays.
     ///
-    /// The statements are planned as `.generic` if every one of them asks for it, else as `.automatic`.
+    /// The statements are planned in the mode every one of them asks for, else as `.automatic`; a statement in the
+    /// pipeline may set another mode for those after it (`PGPlanning.localSetting`).
     public func pipeline(_ queries: [PGQuery]) throws -> [PGRows] {
         assertNotOnEventLoop()
         guard let handle else { throw PGError(.connectionLost, message: "connection is closed") }
@@ -146,7 +147,8 @@ public final class PGConnection: @unchecked Sendable {
             }
         }
         // The planning mode is set, and statements are prepared (once per connection), before the pipeline starts.
-        try usePlanning(queries.allSatisfy { $0.planning == .generic } ? .generic : .automatic)
+        let modes = Set(queries.map(\.planning))
+        try usePlanning(modes.count == 1 ? modes.first! : .automatic)
         let names = try queries.map { try preparedName(for: $0.sql, paramCount: $0.binds.count, handle: handle) }
         guard PQenterPipelineMode(handle) == 1 else { throw lostOrClientError(handle) }
         var sent = 0

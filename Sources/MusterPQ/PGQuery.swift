@@ -77,6 +77,10 @@ public struct PGQuery: Sendable, Hashable, ExpressibleByStringInterpolation, Cus
 
 /// How PostgreSQL plans a statement a `PGConnection` runs. Every statement is prepared once per connection; this
 /// decides whether its plan is made again for each execution's values.
+///
+/// A statement's `planning` (`PGQuery.planned(_:)`) is applied by the connection as a session setting, changed only
+/// when the next statement or pipeline wants another mode. Statements that share a round trip with others of other
+/// modes set theirs inside it instead, with `localSetting`.
 public enum PGPlanning: Sendable, Hashable {
     /// PostgreSQL's own choice (`plan_cache_mode` as configured, normally `auto`): a plan for each execution's
     /// values until it estimates a reusable plan no dearer. Right for any statement whose best plan depends on its
@@ -87,12 +91,26 @@ public enum PGPlanning: Sendable, Hashable {
     /// by primary key, a statement that reads no table. Such a statement costs PostgreSQL no planning from its
     /// second execution on.
     case generic
+    /// A plan for every execution's values, never a reused one (`plan_cache_mode = force_custom_plan`): for
+    /// statements whose reused plan, made while a table was small, would go on scanning it as it grows.
+    case custom
 
     /// The session setting that puts a connection in this mode.
     var settingSQL: String {
         switch self {
         case .automatic: "RESET plan_cache_mode"
         case .generic: "SET plan_cache_mode = force_generic_plan"
+        case .custom: "SET plan_cache_mode = force_custom_plan"
+        }
+    }
+
+    /// A statement that puts the statements after it in this mode until the end of the transaction (or of the
+    /// pipeline, which outside a transaction is one): `SET LOCAL`, for a mode that only part of a pipeline wants.
+    public var localSetting: PGQuery {
+        switch self {
+        case .automatic: "SET LOCAL plan_cache_mode TO DEFAULT"
+        case .generic: "SET LOCAL plan_cache_mode = force_generic_plan"
+        case .custom: "SET LOCAL plan_cache_mode = force_custom_plan"
         }
     }
 }

@@ -36,7 +36,10 @@ extension VolunteerProfile {
         json.optional("email", email)
         json.member("firstName", firstName)
         json.member("homeState", homeState)
-        if let img { img.write(to: &json) }
+        if let img {
+            json.key("img")
+            img.write(to: &json)
+        }
         json.member("languages", languages)
         json.member("lastName", lastName)
         json.key("licenses")
@@ -93,7 +96,6 @@ extension VolunteerProfile.License {
 
 extension VolunteerProfile.IMGDetails {
     fileprivate func write(to json: inout JSONWriter) {
-        json.key("img")
         json.beginObject()
         json.member("country", country)
         json.member("ecfmgCertified", ecfmgCertified)

@@ -310,8 +310,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 apply(try body(request, commandContext), instruments: instruments, started: started, context: context)
             } catch {
                 answer(
-                ErrorMapping.reply(for: error, verb: command.name, logger: logger), instruments: instruments,
-                started: started, context: context)
+                    ErrorMapping.reply(for: error, verb: command.name, logger: logger), instruments: instruments,
+                    started: started, context: context)
             }
         case .async(let body):
             guard services.readiness.isReady else {

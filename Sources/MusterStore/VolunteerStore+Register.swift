@@ -40,9 +40,9 @@ extension VolunteerStore {
         // small (a new registry, early in a bulk import) kept scanning it whole as it grew, at 1 to 3 ms a
         // statement by 10k volunteers, against 0.05 ms. The locks and the insert, which read no table, keep their
         // cached plans (planned afresh, the locks took 0.13 ms of planning against 0.04 ms of running). The plan
-        // mode is set per statement with `SET LOCAL` inside this round trip rather than by `PGPlanning`, whose
-        // session setting covers a whole statement or pipeline and would cost a round trip of its own whenever a
-        // pooled connection switches between these and other statements.
+        // mode is set per statement inside this round trip (`PGPlanning.localSetting`) rather than as a statement's
+        // `planning`, whose session setting covers a whole pipeline and would cost a round trip of its own whenever
+        // a pooled connection switches between these and other statements.
         // What is stored already: the same refs, and records of the same people.
         var firstByRef: [String: VolunteerProfile] = [:]
         for profile in profiles where firstByRef[profile.ref] == nil { firstByRef[profile.ref] = profile }
@@ -52,12 +52,12 @@ extension VolunteerStore {
         // The locks first, then every read, in one round trip (the server still runs them in this order).
         let results = try connection.pipeline(
             [
-                "SET LOCAL plan_cache_mode = force_generic_plan",
+                PGPlanning.generic.localSetting,
                 """
                 SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) AS locked
                 FROM (SELECT k FROM unnest(\(allKeys)::text[]) AS k ORDER BY k) AS keys
                 """,
-                "SET LOCAL plan_cache_mode = force_custom_plan",
+                PGPlanning.custom.localSetting,
                 """
                 SELECT v.id, v.ref FROM volunteers v
                 WHERE v.registering_state = \(state.code) AND v.ref = ANY(\(Array(firstByRef.keys))::text[])
@@ -67,15 +67,14 @@ extension VolunteerStore {
         // equality), and only differing ones are read back, for the message. Only then is any profile sent to be
         // compared: a batch of new volunteers, the usual case, costs PostgreSQL no parse of its profiles here.
         var storedByRef: [String: (id: Int64, profile: VolunteerProfile)] = [:]
-        let storedIDs: [Int64] = try results[3].map { try $0.decode("id") }
-        let storedRefs: [String] = try results[3].map { try $0.decode("ref") }
-        if !storedIDs.isEmpty {
+        let stored: [(id: Int64, ref: String)] = try results[3].map { (try $0.decode("id"), try $0.decode("ref")) }
+        if !stored.isEmpty {
             let compared = try connection.query(
                 """
                 SELECT v.id, v.ref,
-                       CASE WHEN v.profile = (\(Self.jsonObject(textByRef, refs: storedRefs))::jsonb -> v.ref) THEN NULL
+                       CASE WHEN v.profile = (\(Self.jsonObject(textByRef, refs: stored.map(\.ref)))::jsonb -> v.ref) THEN NULL
                             ELSE v.profile::text END AS differing
-                FROM volunteers v WHERE v.id = ANY(\(storedIDs)::bigint[])
+                FROM volunteers v WHERE v.id = ANY(\(stored.map(\.id))::bigint[])
                 """)
             for row in compared {
                 let ref: String = try row.decode("ref")
@@ -156,8 +155,7 @@ extension VolunteerStore {
             // The volunteers, their licences and their audit rows in one statement (one round trip): the licence and
             // audit rows find their volunteer's new id by ref among the rows just inserted.
             let inserted = try connection.pipeline([
-                "SET LOCAL plan_cache_mode = auto",
-                
+                PGPlanning.automatic.localSetting,
                 """
                 WITH new AS (
                     INSERT INTO volunteers (
@@ -263,7 +261,7 @@ extension VolunteerStore {
         // The statement reads no table, so its plan is made once per connection and reused: planned afresh for each
         // call (for the arrays at hand), it took 0.45 ms of planning against 0.04 ms of running.
         _ = try connection.pipeline([
-            "SET LOCAL synchronous_commit = off", "SET LOCAL plan_cache_mode = force_generic_plan", notify,
+            "SET LOCAL synchronous_commit = off", PGPlanning.generic.localSetting, notify,
         ])
     }
 }

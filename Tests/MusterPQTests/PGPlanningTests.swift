@@ -37,6 +37,23 @@ import Testing
         #expect(mixed == "auto")
     }
 
+    /// `.custom` is a session mode like the others; `localSetting` changes the mode for the rest of one pipeline only,
+    /// which is how a registration batch plans its look-ups and its insert differently in one round trip.
+    @Test func aLocalSettingLastsForItsPipelineOnly() async throws {
+        let pool = try await TestCluster.makePool()
+        defer { Task { try await pool.shutdown() } }
+        let setting: PGQuery = "SELECT current_setting('plan_cache_mode') AS mode"
+        let seen = try await pool.withConnection { connection in
+            let piped = try connection.pipeline([
+                setting, PGPlanning.custom.localSetting, setting, PGPlanning.generic.localSetting, setting,
+                PGPlanning.automatic.localSetting, setting,
+            ])
+            let modes = try [0, 2, 4, 6].map { try piped[$0][0].decode("mode", as: String.self) }
+            return modes + [try Self.mode(connection, as: .automatic), try Self.mode(connection, as: .custom)]
+        }
+        #expect(seen == ["auto", "force_custom_plan", "force_generic_plan", "auto", "auto", "force_custom_plan"])
+    }
+
     /// A setting made inside a transaction is undone by its rollback; the connection must not go on believing it.
     @Test func aRollbackDoesNotLeaveTheSettingWrong() async throws {
         let pool = try await TestCluster.makePool()
