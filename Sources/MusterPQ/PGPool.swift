@@ -97,6 +97,71 @@ public final class PGPool: Sendable, Service {
         }
     }
 
+    /// Leases a connection, runs `body` with it on a pool thread, returns the connection, and calls `completion`
+    /// with the result on that thread.
+    ///
+    /// The same lease as the async `withConnection`, for callers that are not in a task (an event loop handing a
+    /// read to the database): when a connection is free, or one may be opened, no task is made at all. When the
+    /// pool is full, the lease waits as usual, in a task.
+    public func withConnection<T: Sendable>(
+        _ body: @escaping @Sendable (PGConnection) throws -> T,
+        completion: @escaping @Sendable (Result<T, any Error>) -> Void
+    ) {
+        let maxConnections = configuration.maxConnections
+        let grant: Grant?
+        do {
+            grant = try state.withLockedValue { state -> Grant? in
+                if state.closed { throw PGError(.poolClosed, message: "the database pool is shut down") }
+                return state.grantNow(maxConnections: maxConnections)
+            }
+        } catch {
+            completion(.failure(error))
+            return
+        }
+        switch grant {
+        case .connection(let connection) where connection.isHealthy:
+            threads.submit { [self] work in
+                guard work == .active else {
+                    release(connection)
+                    completion(.failure(PGError(.poolClosed, message: "the database pool is shut down")))
+                    return
+                }
+                let result = Result { try body(connection) }
+                release(connection)
+                completion(result)
+            }
+        case .openSlot:
+            threads.submit { [self] work in
+                guard work == .active else {
+                    freeSlot()
+                    completion(.failure(PGError(.poolClosed, message: "the database pool is shut down")))
+                    return
+                }
+                let connection: PGConnection
+                do {
+                    connection = try connectInSlot()
+                } catch {
+                    completion(.failure(error))
+                    return
+                }
+                let result = Result { try body(connection) }
+                release(connection)
+                completion(result)
+            }
+        case .connection(let broken):
+            discard(broken)
+            fallthrough
+        case nil:
+            Task {
+                do {
+                    completion(.success(try await withConnection(body)))
+                } catch {
+                    completion(.failure(error))
+                }
+            }
+        }
+    }
+
     /// Runs `body` in a transaction on a leased connection. Serialization failures and deadlocks restart the
     /// whole transaction up to `retries` more times, so `body` must be safe to run again.
     public func withTransaction<T: Sendable>(
@@ -177,10 +242,22 @@ public final class PGPool: Sendable, Service {
 
     /// Opens a connection in a slot already counted in `open`; gives the slot back on failure.
     private func openConnection() async throws -> PGConnection {
-        let configuration = configuration.connection
-        let logger = logger
         do {
-            return try await threads.runIfActive { try PGConnection.connect(configuration, logger: logger) }
+            return try await threads.runIfActive { [self] in try connectInSlot() }
+        } catch let error as PGError {
+            throw error
+        } catch {
+            // Refused before it ran: the pool's threads are shutting down.
+            freeSlot()
+            throw PGError(.poolClosed, message: "the database pool is shut down")
+        }
+    }
+
+    /// Opens a connection, on the calling pool thread, in a slot already counted in `open`; gives the slot back on
+    /// failure.
+    private func connectInSlot() throws(PGError) -> PGConnection {
+        do {
+            return try PGConnection.connect(configuration.connection, logger: logger)
         } catch {
             freeSlot()
             if let error = error as? PGError { throw error }

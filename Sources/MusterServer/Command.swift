@@ -58,6 +58,32 @@ public struct CommandResult: Sendable {
     }
 }
 
+/// How a deferred command answers: called exactly once, from any thread, with its result or the error to map
+/// to a reply.
+public struct CommandCompletion: Sendable {
+    private let deliver: @Sendable (Result<CommandResult, any Error>) -> Void
+
+    public init(_ deliver: @escaping @Sendable (Result<CommandResult, any Error>) -> Void) {
+        self.deliver = deliver
+    }
+
+    /// Answers with `result`.
+    public func callAsFunction(_ result: Result<CommandResult, any Error>) {
+        deliver(result)
+    }
+
+    /// Answers with what `body` returns or throws, run as a task: the way for a deferred command to await.
+    public func complete(with body: @escaping @Sendable () async throws -> CommandResult) {
+        Task {
+            do {
+                deliver(.success(try await body()))
+            } catch {
+                deliver(.failure(error))
+            }
+        }
+    }
+}
+
 /// The shared services a command may use.
 public final class ServerServices: Sendable {
     public let pool: PGPool
@@ -129,6 +155,19 @@ public struct CommandContext: Sendable {
     public let maxLineLength: Int
     /// The client's IP address (for per-address limits and logs).
     public let peer: String
+
+    /// A context for running a command outside a connection's handler (tests, tools).
+    public init(
+        identity: Identity?, services: ServerServices, registry: CommandRegistry = MusterServer.standardCommands,
+        logger: Logger, maxLineLength: Int = ServerConfiguration().maxLineLength, peer: String = "local"
+    ) {
+        self.identity = identity
+        self.services = services
+        self.registry = registry
+        self.logger = logger
+        self.maxLineLength = maxLineLength
+        self.peer = peer
+    }
 }
 
 /// One protocol command: its name, documentation, access rule, argument shape and implementation.
@@ -136,11 +175,15 @@ public struct CommandContext: Sendable {
 /// A class: the dispatcher passes the command it looked up along each request, and a reference is one retain
 /// where a struct of strings and closures is several.
 public final class Command: Sendable {
-    /// How the command runs: on the connection's event loop (pure, fast, no I/O) or as an async task (anything
-    /// that touches the database).
+    /// How the command runs: on the connection's event loop (pure, fast, no I/O), as an async task (anything
+    /// that touches the database), or started on the event loop and finished from elsewhere.
     public enum Body: Sendable {
         case immediate(@Sendable (Request, CommandContext) throws -> CommandResult)
         case async(@Sendable (Request, CommandContext) async throws -> CommandResult)
+        /// Started on the connection's event loop, where it must not block, and answered later through the
+        /// completion, from any thread: for a read that hands its work to a batch and so needs no task (the
+        /// busiest read, `ELIGIBILITY.CHECK`). It calls the completion exactly once.
+        case deferred(@Sendable (Request, CommandContext, CommandCompletion) -> Void)
     }
 
     public let name: String

@@ -314,40 +314,51 @@ final class ConnectionHandler: ChannelDuplexHandler {
                     started: started, context: context)
             }
         case .async(let body):
-            guard services.readiness.isReady else {
-                answer(
-                    .error(.unavailable, "database not ready: \(services.readiness.reason); musterd keeps retrying"),
-                    instruments: instruments, started: started, context: context)
-                return
+            run(command, logger: logger, instruments: instruments, started: started, context: context) { completion in
+                completion.complete { try await body(request, commandContext) }
             }
-            commandInFlight = true
-            let promise = context.eventLoop.makePromise(of: CommandResult.self)
-            // The task is bounded by this connection: it completes the promise, and graceful shutdown waits for
-            // the connection (and so for the task) before the server stops.
-            promise.completeWithTask {
-                do {
-                    return try await body(request, commandContext)
-                } catch {
-                    return CommandResult(ErrorMapping.reply(for: error, verb: command.name, logger: logger))
-                }
-            }
-            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            promise.futureResult.whenComplete { result in
-                let (handler, context) = loopBound.value
-                handler.commandInFlight = false
-                switch result {
-                case .success(let outcome):
-                    handler.apply(outcome, instruments: instruments, started: started, context: context)
-                case .failure(let error):
-                    handler.answer(
-                        ErrorMapping.reply(for: error, verb: command.name, logger: logger), instruments: instruments,
-                        started: started, context: context)
-                }
-                handler.flushIfNeeded(context: context)
-                handler.processQueue(context: context)
-                handler.flushIfNeeded(context: context)
+        case .deferred(let start):
+            run(command, logger: logger, instruments: instruments, started: started, context: context) { completion in
+                start(request, commandContext, completion)
             }
         }
+    }
+
+    /// Runs a command that answers later (a task, or a deferred read), holding the connection's later lines until
+    /// its reply is written.
+    private func run(
+        _ command: Command, logger: Logger, instruments: ServerMetrics.CommandInstruments,
+        started: ContinuousClock.Instant, context: ChannelHandlerContext, _ start: (CommandCompletion) -> Void
+    ) {
+        guard services.readiness.isReady else {
+            answer(
+                .error(.unavailable, "database not ready: \(services.readiness.reason); musterd keeps retrying"),
+                instruments: instruments, started: started, context: context)
+            return
+        }
+        commandInFlight = true
+        // The work is bounded by this connection: graceful shutdown waits for the connection, and so for the
+        // completion, before the server stops.
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        start(
+            CommandCompletion { result in
+                eventLoop.execute {
+                    let (handler, context) = loopBound.value
+                    handler.commandInFlight = false
+                    switch result {
+                    case .success(let outcome):
+                        handler.apply(outcome, instruments: instruments, started: started, context: context)
+                    case .failure(let error):
+                        handler.answer(
+                            ErrorMapping.reply(for: error, verb: command.name, logger: logger), instruments: instruments,
+                            started: started, context: context)
+                    }
+                    handler.flushIfNeeded(context: context)
+                    handler.processQueue(context: context)
+                    handler.flushIfNeeded(context: context)
+                }
+            })
     }
 
     /// This connection's logger and metrics for `command`, made at its first use here.

@@ -31,8 +31,26 @@ enum EligibilityCommands {
     /// A stored volunteer within the caller's scope, with the facts the rules read.
     static func facts(of id: Int64, _ context: CommandContext) async throws -> (VolunteerRecord, EligibilityFacts) {
         let record = try await context.services.volunteerReader.get(id: id, scope: VolunteerCommands.scope(context))
-        guard let record else { return try await VolunteerCommands.mapped(context) { throw VolunteerStoreError.notFound(id) } }
+        return try facts(of: record, id: id, context)
+    }
+
+    /// The facts the rules read from a stored volunteer, or the error for one that is not there for this caller.
+    static func facts(
+        of record: VolunteerRecord?, id: Int64, _ context: CommandContext
+    ) throws -> (VolunteerRecord, EligibilityFacts) {
+        guard let record else { throw VolunteerCommands.absent(id, context) }
         return (record, EligibilityFacts(profile: record.profile, credentialLevel: record.credentialLevel))
+    }
+
+    /// A check's reply: the decision for a stored volunteer, with its reasons.
+    static func checkReply(
+        _ record: VolunteerRecord, _ facts: EligibilityFacts, catalog: PackCatalog, state: String, date: CalendarDate
+    ) -> CommandResult {
+        var view = DecisionView(catalog: catalog, facts: facts, state: state, date: date, explain: true)
+        view.volunteerId = record.id
+        view.status = record.status.rawValue
+        view.credentialLevel = record.credentialLevel
+        return CommandResult(.ok(view.json))
     }
 
     // MARK: - Commands
@@ -41,17 +59,35 @@ enum EligibilityCommands {
         name: "ELIGIBILITY.CHECK", usage: "ELIGIBILITY.CHECK <id> <state> [<date>]",
         summary: "May this stored volunteer practise in the state on the date (default today)? Basis, conditions, reasons.",
         access: VolunteerCommands.stateRoles, arguments: CommandArguments(minWords: 2, maxWords: 3),
-        body: .async { request, context in
-            let id = try VolunteerCommands.volunteerID(request)
-            let state = try state(request.words[1])
-            let date = try date(request.words.count > 2 ? request.words[2] : nil, context)
-            let (record, facts) = try await facts(of: id, context)
-            let catalog = try await context.services.orders.catalog(context.services.pool)
-            var view = DecisionView(catalog: catalog, facts: facts, state: state, date: date, explain: true)
-            view.volunteerId = record.id
-            view.status = record.status.rawValue
-            view.credentialLevel = record.credentialLevel
-            return CommandResult(.ok(view.json))
+        // The busiest read: from the event loop to a batched read on a pool thread, which also decides and writes
+        // the reply, and back, without a task (until the daemon has loaded its catalog, a task loads it first).
+        body: .deferred { request, context, completion in
+            let id: Int64
+            let state: String
+            let date: CalendarDate
+            do {
+                id = try VolunteerCommands.volunteerID(request)
+                state = try Self.state(request.words[1])
+                date = try Self.date(request.words.count > 2 ? request.words[2] : nil, context)
+            } catch {
+                completion(.failure(error))
+                return
+            }
+            guard let catalog = context.services.orders.loaded else {
+                completion.complete {
+                    let (record, facts) = try await facts(of: id, context)
+                    let catalog = try await context.services.orders.catalog(context.services.pool)
+                    return checkReply(record, facts, catalog: catalog, state: state, date: date)
+                }
+                return
+            }
+            context.services.volunteerReader.get(id: id, scope: VolunteerCommands.scope(context)) { read in
+                completion(
+                    Result {
+                        let (record, facts) = try facts(of: read.get(), id: id, context)
+                        return checkReply(record, facts, catalog: catalog, state: state, date: date)
+                    })
+            }
         })
 
     static let states = Command(

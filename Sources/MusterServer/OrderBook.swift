@@ -27,9 +27,12 @@ public final class OrderBook: Sendable {
 
     /// The catalog, loading it first if this daemon has not loaded it yet.
     public func catalog(_ pool: PGPool) async throws -> PackCatalog {
-        if let catalog = state.withLockedValue({ $0.catalog }) { return catalog }
+        if let loaded { return loaded }
         return try await reload(pool)
     }
+
+    /// The catalog if this daemon has loaded it, without waiting.
+    public var loaded: PackCatalog? { state.withLockedValue { $0.catalog } }
 
     /// Stored versions that no longer compile, from the latest reload (each is left out of the catalog).
     public var failures: [String] { state.withLockedValue { $0.failures } }

@@ -38,6 +38,13 @@ enum VolunteerCommands {
         return id
     }
 
+    /// The error for a volunteer that does not exist, or not within the caller's scope (the same `FORBIDDEN` for
+    /// both, to a state token).
+    static func absent(_ id: Int64, _ context: CommandContext) -> CommandError {
+        if let scope = scope(context) { return .forbidden("volunteer \(id) is not in \(scope)'s registry") }
+        return .notFound("no volunteer \(id)")
+    }
+
     /// Maps store refusals to protocol errors.
     static func mapped<T>(_ context: CommandContext, _ body: () async throws -> T) async throws -> T {
         do {
@@ -45,10 +52,7 @@ enum VolunteerCommands {
         } catch let error as VolunteerStoreError {
             switch error {
             case .notFound(let id):
-                if scope(context) != nil {
-                    throw CommandError.forbidden("volunteer \(id) is not in \(scope(context)!)'s registry")
-                }
-                throw CommandError.notFound("no volunteer \(id)")
+                throw absent(id, context)
             case .refConflict(let id, let fields):
                 throw CommandError.conflict(
                     "ref was registered before as volunteer \(id) with different content: \(fields.joined(separator: ", "))")

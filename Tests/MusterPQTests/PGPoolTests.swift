@@ -135,6 +135,47 @@ import Testing
         #expect(error?.kind == .poolClosed)
     }
 
+    /// The callback lease, as an event loop uses it: a free connection or an open slot is used without a task,
+    /// on a pool thread; a full pool makes it wait like any lease; a failed connect gives its slot back; a closed
+    /// pool refuses it.
+    @Test func aCallbackLeaseRunsOnAPoolThreadWaitsWhenFullAndFailsCleanly() async throws {
+        func lease<T: Sendable>(_ pool: PGPool, _ body: @escaping @Sendable (PGConnection) throws -> T) async -> Result<T, any Error> {
+            await withCheckedContinuation { continuation in
+                pool.withConnection(body) { continuation.resume(returning: $0) }
+            }
+        }
+        let pool = try await TestCluster.makePool(maxConnections: 1)
+        // An open slot: the connection is opened on the pool thread, used, and kept.
+        let first = try await lease(pool) { connection in try connection.query("SELECT 41 + 1 AS n")[0].decode("n", as: Int.self) }.get()
+        #expect(first == 42)
+        #expect(pool.statistics.open == 1 && pool.statistics.idle == 1)
+        // An idle connection: the same one again.
+        let pids = try await [lease(pool) { $0.backendPID }.get(), lease(pool) { $0.backendPID }.get()]
+        #expect(pids[0] == pids[1])
+        // A statement error reaches the completion, and the connection stays usable.
+        let failed = await lease(pool) { connection in try connection.query("SELECT 1/0") }
+        #expect(throws: PGError.self) { try failed.get() }
+        // A full pool: the callback lease waits for the holder's release.
+        let holding = Task { try await pool.withConnection { connection in try connection.query("SELECT pg_sleep(0.3)") } }
+        _ = try await eventually(every: .milliseconds(10)) { pool.statistics.inUse > 0 }
+        let waited = try await lease(pool) { $0.backendPID }.get()
+        try await holding.value
+        #expect(waited == pids[0])
+        #expect(pool.statistics.waiting == 0 && pool.statistics.inUse == 0)
+        try await pool.shutdown()
+        let refused = await lease(pool) { $0.backendPID }
+        #expect((try? refused.get()) == nil)
+        #expect((refused.failure as? PGError)?.kind == .poolClosed)
+
+        var unreachable = PGConnectionConfiguration(parameters: [("host", "/nonexistent-muster-socket-dir"), ("dbname", "x")])
+        unreachable.connectTimeoutSeconds = 1
+        let nowhere = PGPool(configuration: PGPoolConfiguration(connection: unreachable, maxConnections: 1), logger: Logger(label: "test"))
+        defer { Task { try await nowhere.shutdown() } }
+        let unconnected = await lease(nowhere) { $0.backendPID }
+        #expect((unconnected.failure as? PGError)?.kind == .connectionFailed)
+        #expect(nowhere.statistics.open == 0)
+    }
+
     @Test func statementTimeoutCancelsLongQueries() async throws {
         var configuration = try await TestCluster.makeDatabase()
         configuration.statementTimeoutMilliseconds = 100

@@ -81,6 +81,51 @@ import Testing
         #expect(gate.batches.map(\.count) == [1, 3, 3, 1])
     }
 
+    /// A batch started without a task: each item's completion gets its own result on the thread that finished the
+    /// batch; the next batch starts before those completions run; a short result list fails the whole batch.
+    @Test func aCallbackBatchDeliversOnItsThreadAndStartsTheNextFirst() async throws {
+        struct Log: Sendable {
+            var started: [[Int]] = []
+            var events: [String] = []
+        }
+        let log = Mutex(Log())
+        let finishers = Mutex<[@Sendable () -> Void]>([])
+        let batcher = Batcher<Int, Int>(maxInFlight: 1, maxBatchSize: 10) { _, items, done in
+            log.withLock { $0.started.append(items) }
+            // Finished later, from a thread the test picks.
+            finishers.withLock {
+                $0.append {
+                    done(.success(items.contains(-1) ? [] : items.map { .success($0 * 2) }))
+                }
+            }
+        }
+        let results = Mutex<[Int: Result<Int, any Error>]>([:])
+        func submit(_ item: Int) {
+            batcher.submit(item) { result in
+                results.withLock { $0[item] = result }
+                log.withLock { $0.events.append("delivered \(item) after \($0.started.count) batches started") }
+            }
+        }
+        submit(1)
+        for item in [2, 3, -1] { submit(item) }
+        #expect(log.withLock { $0.started } == [[1]])
+        #expect(batcher.waiting == 3 && batcher.running == 1)
+        // Finishing the first batch starts the next one before item 1 hears back.
+        let first = finishers.withLock { $0.removeFirst() }
+        first()
+        #expect(log.withLock { $0.started } == [[1], [2, 3, -1]])
+        #expect(log.withLock { $0.events } == ["delivered 1 after 2 batches started"])
+        #expect(try results.withLock { try $0[1]?.get() } == 2)
+        // The second returns no results for three items: each of them fails with a BatchError.
+        let second = finishers.withLock { $0.removeFirst() }
+        second()
+        for item in [2, 3, -1] {
+            #expect(throws: BatchError.self) { try results.withLock { try $0[item]?.get() } }
+        }
+        #expect(batcher.waiting == 0 && batcher.running == 0)
+        #expect(finishers.withLock { $0.isEmpty })
+    }
+
     @Test func aFailedBatchFailsEachOfItsItemsAndOnlyThose() async throws {
         struct Refused: Error, Equatable { let item: Int }
         struct Broken: Error {}

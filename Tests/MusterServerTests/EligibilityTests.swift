@@ -1,6 +1,9 @@
 import Foundation
+import Logging
 import MusterClient
 import MusterCore
+import MusterProtocol
+import MusterServer
 import MusterTestSupport
 import Testing
 
@@ -178,6 +181,49 @@ import Testing
             #expect(try await nj.send("ORDERS.RESCIND NY-EO-202.10 2020-04-08").errorCode == "FORBIDDEN")
             let audit = try await server.pool.query("SELECT count(*) AS n FROM audit_log WHERE action LIKE 'orders.%'")[0].decode("n", as: Int.self)
             #expect(audit == (try Self.packFiles().count) + 1)
+        }
+    }
+
+    /// A check normally decides on the pool thread that read the record, with the catalog already in memory; a
+    /// daemon that has not loaded its catalog yet (a check arriving as it starts) loads it first and answers the
+    /// same. Run here straight through the command, on services whose catalog is not loaded.
+    @Test func aCheckBeforeTheCatalogIsLoadedLoadsItAndAnswersTheSame() async throws {
+        try await serve { server in
+            let admin = try await server.connect(role: .admin)
+            try await Self.loadPacks(admin, prefix: "NY")
+            let ny = try await server.connect(role: .state, state: "NY")
+            let ready = try await register(ny, Self.img("f1", gme: 12))
+            let overTCP = try #require(try await ny.send("ELIGIBILITY.CHECK \(ready) NY").payload)
+
+            let fresh = ServerServices(pool: server.pool, logger: Logger(label: "test"), today: { Self.today })
+            #expect(fresh.orders.loaded == nil)
+            let command = try #require(MusterServer.standardCommands["ELIGIBILITY.CHECK"])
+            guard case .deferred(let start) = command.body else {
+                Issue.record("ELIGIBILITY.CHECK is not a deferred command")
+                return
+            }
+            let identity = Identity(tokenID: 1, name: "test", role: .state, jurisdiction: Jurisdiction("NY"), facilityID: nil)
+            let context = CommandContext(identity: identity, services: fresh, logger: Logger(label: "test"))
+            func check(_ line: String) async throws -> Result<CommandResult, any Error> {
+                let request = try RequestParser.parse(Array(line.utf8))
+                guard case .request(let request) = request else { throw TestSupportError("not a request: \(line)") }
+                return await withCheckedContinuation { continuation in
+                    start(request, context, CommandCompletion { continuation.resume(returning: $0) })
+                }
+            }
+            let direct = try await check("ELIGIBILITY.CHECK \(ready) NY").get()
+            guard case .ok(let payload) = direct.reply else {
+                Issue.record("expected OK, got \(direct.reply)")
+                return
+            }
+            #expect(payload == overTCP)
+            #expect(fresh.orders.loaded != nil)
+            // Loaded now: the next check takes the batched path, and errors come back through the completion too.
+            #expect(try await check("ELIGIBILITY.CHECK \(ready) NY").get().reply == direct.reply)
+            let absent = try await check("ELIGIBILITY.CHECK 999999 NY")
+            #expect((absent.failure as? CommandError)?.code == .forbidden)
+            let badID = try await check("ELIGIBILITY.CHECK x NY")
+            #expect((badID.failure as? CommandError)?.message == "id: expected a positive whole number, got \"x\"")
         }
     }
 
