@@ -121,8 +121,7 @@ public enum EligibilityEngine {
                     grants.append(Grant(instrument: pack.id, provision: p.id, settings: p.settings, conditions: p.conditions,
                                         grade: p.grade, uncertain: p.uncertain))
                 } else {
-                    let tag = "(\(pack.id) \(p.id))"
-                    for w in why { reasons.append("\(w) \(tag)") }
+                    for w in why { reasons.append(w + p.reasonTag) }
                     if covered && requirements {
                         var needed = p.allowAdverse ? [] : blockRequirements
                         if let cr = p.criteria { needed.append(contentsOf: cr.unmet(&ctx)) }

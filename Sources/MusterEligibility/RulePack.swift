@@ -41,6 +41,8 @@ public struct Provision: Sendable {
     let categoriesText: String?
     /// `professions`, sorted and comma-separated, for reasons.
     let professionsText: String?
+    /// What ends each of this provision's reasons, ` (PACK-ID provision-id)`; set when its pack is built.
+    var reasonTag = ""
 
     init(
         id: String, title: String, categories: Set<EligibilityFacts.Category>?, professions: Set<String>?,
@@ -287,6 +289,7 @@ struct PackParser {
             }
         }
         guard issues.isEmpty, let id, let state, let title, let itype, let inum, let from, let version else { return nil }
+        for index in provisions.indices { provisions[index].reasonTag = " (\(id) \(provisions[index].id))" }
         return RulePack(id: id, state: state, appliesTo: Set(applies).union(state == "MULTI" ? [] : [state]), kind: kind,
                         title: title, instrumentType: itype, instrumentNumber: inum, signed: signed, effectiveFrom: from,
                         effectiveTo: to, extendedBy: stringList(top["extendedBy"], "extendedBy"), version: version,
