@@ -118,6 +118,12 @@ public final class PGPool: Sendable, Service {
             completion(.failure(error))
             return
         }
+        // On a pool thread: runs the body with the leased connection, returns it, and reports.
+        let use = { @Sendable [self] (connection: PGConnection) in
+            let result = Result { try body(connection) }
+            release(connection)
+            completion(result)
+        }
         switch grant {
         case .connection(let connection) where connection.isHealthy:
             threads.submit { [self] work in
@@ -126,9 +132,7 @@ public final class PGPool: Sendable, Service {
                     completion(.failure(PGError(.poolClosed, message: "the database pool is shut down")))
                     return
                 }
-                let result = Result { try body(connection) }
-                release(connection)
-                completion(result)
+                use(connection)
             }
         case .openSlot:
             threads.submit { [self] work in
@@ -137,16 +141,11 @@ public final class PGPool: Sendable, Service {
                     completion(.failure(PGError(.poolClosed, message: "the database pool is shut down")))
                     return
                 }
-                let connection: PGConnection
                 do {
-                    connection = try connectInSlot()
+                    use(try connectInSlot())
                 } catch {
                     completion(.failure(error))
-                    return
                 }
-                let result = Result { try body(connection) }
-                release(connection)
-                completion(result)
             }
         case .connection(let broken):
             discard(broken)

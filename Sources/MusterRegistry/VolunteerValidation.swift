@@ -26,7 +26,7 @@ extension VolunteerProfile {
         let dateOfBirth = r.date("dateOfBirth")
         // Sixteen years before today (before year 17 there is no such day, and no one is old enough).
         let sixteenYearsAgo = today.adding(months: -12 * 16)
-        if let dateOfBirth, sixteenYearsAgo.map({ dateOfBirth > $0 }) ?? true || dateOfBirth.year < 1900 {
+        if let dateOfBirth, dateOfBirth.year < 1900 || (sixteenYearsAgo.map { dateOfBirth > $0 } ?? true) {
             r.fail("dateOfBirth", "must be between 1900-01-01 and 16 years ago")
         }
         let email = r.string("email", maxLength: 254)

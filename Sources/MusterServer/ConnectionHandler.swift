@@ -52,8 +52,9 @@ final class ConnectionLimiter: Sendable {
 /// Runs one client connection: reads framed lines, runs their commands strictly one after another, and writes
 /// the replies in request order.
 ///
-/// Everything here runs on the channel's event loop. Commands that touch the database run as tasks; while one
-/// runs, later lines wait in a bounded queue. Back-pressure both ways: when the queue is full, or the client is
+/// Everything here runs on the channel's event loop. Commands that touch the database answer later, from a task or
+/// (a deferred command) from the pool thread that ran their batch; while one runs, later lines wait in a bounded
+/// queue. Back-pressure both ways: when the queue is full, or the client is
 /// not reading its replies (the channel is not writable), the handler stops reading from the socket, so a client
 /// can never make the server buffer without bound.
 final class ConnectionHandler: ChannelDuplexHandler {

@@ -42,17 +42,6 @@ enum EligibilityCommands {
         return (record, EligibilityFacts(profile: record.profile, credentialLevel: record.credentialLevel))
     }
 
-    /// A check's reply: the decision for a stored volunteer, with its reasons.
-    static func checkReply(
-        _ record: VolunteerRecord, _ facts: EligibilityFacts, catalog: PackCatalog, state: String, date: CalendarDate
-    ) -> CommandResult {
-        var view = DecisionView(catalog: catalog, facts: facts, state: state, date: date, explain: true)
-        view.volunteerId = record.id
-        view.status = record.status.rawValue
-        view.credentialLevel = record.credentialLevel
-        return CommandResult(.ok(view.json))
-    }
-
     // MARK: - Commands
 
     static let check = Command(
@@ -60,7 +49,7 @@ enum EligibilityCommands {
         summary: "May this stored volunteer practise in the state on the date (default today)? Basis, conditions, reasons.",
         access: VolunteerCommands.stateRoles, arguments: CommandArguments(minWords: 2, maxWords: 3),
         // The busiest read: from the event loop to a batched read on a pool thread, which also decides and writes
-        // the reply, and back, without a task (until the daemon has loaded its catalog, a task loads it first).
+        // the reply, and back, without a task.
         body: .deferred { request, context, completion in
             let id: Int64
             let state: String
@@ -73,20 +62,31 @@ enum EligibilityCommands {
                 completion(.failure(error))
                 return
             }
-            guard let catalog = context.services.orders.loaded else {
-                completion.complete {
-                    let (record, facts) = try await facts(of: id, context)
-                    let catalog = try await context.services.orders.catalog(context.services.pool)
-                    return checkReply(record, facts, catalog: catalog, state: state, date: date)
+            let services = context.services
+            let decide = { @Sendable (catalog: PackCatalog) in
+                services.volunteerReader.get(id: id, scope: VolunteerCommands.scope(context)) { read in
+                    completion(
+                        Result {
+                            let (record, facts) = try facts(of: read.get(), id: id, context)
+                            var view = DecisionView(catalog: catalog, facts: facts, state: state, date: date, explain: true)
+                            view.volunteerId = record.id
+                            view.status = record.status.rawValue
+                            view.credentialLevel = record.credentialLevel
+                            return CommandResult(.ok(view.json))
+                        })
                 }
-                return
             }
-            context.services.volunteerReader.get(id: id, scope: VolunteerCommands.scope(context)) { read in
-                completion(
-                    Result {
-                        let (record, facts) = try facts(of: read.get(), id: id, context)
-                        return checkReply(record, facts, catalog: catalog, state: state, date: date)
-                    })
+            if let catalog = services.orders.loaded {
+                decide(catalog)
+            } else {
+                // Not loaded yet (a check arriving as the daemon starts): a task loads it, and the check goes on.
+                Task {
+                    do {
+                        decide(try await services.orders.catalog(services.pool))
+                    } catch {
+                        completion(.failure(error))
+                    }
+                }
             }
         })
 
