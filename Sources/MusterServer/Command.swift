@@ -3,6 +3,7 @@ import MusterCore
 import MusterPQ
 import MusterProtocol
 import MusterStore
+import Synchronization
 
 /// Who may run a command.
 public enum CommandAccess: Sendable, Equatable {
@@ -58,27 +59,53 @@ public struct CommandResult: Sendable {
     }
 }
 
-/// How a deferred command answers: called exactly once, from any thread, with its result or the error to map
-/// to a reply.
+/// How a deferred command answers: once, from any thread, with its result or the error to map to a reply.
+///
+/// Exactly one answer is delivered. A command that answers again (a bug: its reply would go out after the next
+/// request's, out of order) has the later answer dropped, and `repeated` is told, so the connection can log it.
 public struct CommandCompletion: Sendable {
-    private let deliver: @Sendable (Result<CommandResult, any Error>) -> Void
+    private final class Once: Sendable {
+        let answered = Atomic<Bool>(false)
+        let deliver: @Sendable (Result<CommandResult, any Error>) -> Void
+        let repeated: @Sendable () -> Void
 
-    public init(_ deliver: @escaping @Sendable (Result<CommandResult, any Error>) -> Void) {
-        self.deliver = deliver
+        init(
+            deliver: @escaping @Sendable (Result<CommandResult, any Error>) -> Void,
+            repeated: @escaping @Sendable () -> Void
+        ) {
+            self.deliver = deliver
+            self.repeated = repeated
+        }
     }
 
-    /// Answers with `result`.
+    private let once: Once
+
+    /// - Parameters:
+    ///   - repeated: told of each answer after the first, which is dropped.
+    ///   - deliver: given the first answer.
+    public init(
+        repeated: @escaping @Sendable () -> Void = {},
+        _ deliver: @escaping @Sendable (Result<CommandResult, any Error>) -> Void
+    ) {
+        once = Once(deliver: deliver, repeated: repeated)
+    }
+
+    /// Answers with `result`, if nothing has answered yet.
     public func callAsFunction(_ result: Result<CommandResult, any Error>) {
-        deliver(result)
+        if once.answered.exchange(true, ordering: .acquiringAndReleasing) {
+            once.repeated()
+        } else {
+            once.deliver(result)
+        }
     }
 
     /// Answers with what `body` returns or throws, run as a task: the way for a deferred command to await.
     public func complete(with body: @escaping @Sendable () async throws -> CommandResult) {
         Task {
             do {
-                deliver(.success(try await body()))
+                self(.success(try await body()))
             } catch {
-                deliver(.failure(error))
+                self(.failure(error))
             }
         }
     }
@@ -182,7 +209,7 @@ public final class Command: Sendable {
         case async(@Sendable (Request, CommandContext) async throws -> CommandResult)
         /// Started on the connection's event loop, where it must not block, and answered later through the
         /// completion, from any thread: for a read that hands its work to a batch and so needs no task (the
-        /// busiest read, `ELIGIBILITY.CHECK`). It calls the completion exactly once.
+        /// busiest read, `ELIGIBILITY.CHECK`). It calls the completion once; a later call is dropped.
         case deferred(@Sendable (Request, CommandContext, CommandCompletion) -> Void)
     }
 

@@ -343,7 +343,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         start(
-            CommandCompletion { result in
+            CommandCompletion(repeated: {
+                logger.error("a command answered more than once; the later answer was dropped")
+            }) { result in
                 eventLoop.execute {
                     let (handler, context) = loopBound.value
                     handler.commandInFlight = false

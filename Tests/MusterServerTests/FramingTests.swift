@@ -2,6 +2,7 @@ import MusterClient
 import MusterCore
 import MusterServer
 import MusterTestSupport
+import Synchronization
 import Testing
 
 /// Framing, pipelining and bad bytes over real TCP.
@@ -102,6 +103,68 @@ import Testing
             #expect(try await client.readResponse().isOK)
             #expect(try await client.readResponse().payload == "PONG")
             #expect(await client.readLine() == nil)
+        }
+    }
+}
+
+/// A deferred command's answer: exactly one reaches the client, whatever the command does.
+@Suite struct CommandCompletionTests {
+    @Test func onlyTheFirstOfManyConcurrentAnswersIsDelivered() async throws {
+        let delivered = Mutex<[String]>([])
+        let repeated = Mutex(0)
+        let completion = CommandCompletion(repeated: { repeated.withLock { $0 += 1 } }) { result in
+            let payload: String
+            switch result {
+            case .success(let outcome):
+                guard case .ok(let text) = outcome.reply else { return }
+                payload = text ?? ""
+            case .failure(let error): payload = "\(error)"
+            }
+            delivered.withLock { $0.append(payload) }
+        }
+        // 64 threads race to answer; some with errors.
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<64 {
+                group.addTask {
+                    if index % 2 == 0 {
+                        completion(.success(CommandResult(.ok("answer \(index)"))))
+                    } else {
+                        completion(.failure(TestSupportError("failure \(index)")))
+                    }
+                }
+            }
+        }
+        #expect(delivered.withLock { $0.count } == 1)
+        #expect(repeated.withLock { $0 } == 63)
+        // An answer through a task counts the same: it is dropped too.
+        let (events, sink) = AsyncStream.makeStream(of: String.self)
+        let late = CommandCompletion(repeated: { sink.yield("repeated") }) { _ in sink.yield("delivered") }
+        late(.success(CommandResult(.ok(nil))))
+        late.complete { CommandResult(.ok("late")) }
+        var iterator = events.makeAsyncIterator()
+        #expect(await iterator.next() == "delivered")
+        #expect(await iterator.next() == "repeated")
+    }
+
+    @Test func aCommandThatAnswersTwiceGetsOneReplyAndTheConnectionStaysInOrder() async throws {
+        var registry = MusterServer.standardCommands
+        registry.register(
+            Command(
+                name: "TWICE", usage: "TWICE", summary: "Answers twice (a faulty command).", access: .anyone,
+                body: .deferred { _, _, completion in
+                    completion(.success(CommandResult(.ok("first"))))
+                    completion(.success(CommandResult(.ok("second"))))
+                    completion(.failure(TestSupportError("third")))
+                }))
+        try await withTestServer(registry: registry) { server in
+            let client = try await server.connect()
+            // Each TWICE is answered once, and the PING after it gets its own reply, in order.
+            try await client.writeRaw(Array("TWICE\nPING\nTWICE\nPING\n".utf8))
+            for want in ["OK first", "OK PONG", "OK first", "OK PONG"] {
+                #expect(try await client.readResponse().description == want)
+            }
+            #expect(try await client.send("PING").description == "OK PONG")
+            await client.close()
         }
     }
 }

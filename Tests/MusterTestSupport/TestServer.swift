@@ -65,8 +65,10 @@ public struct TestServer: Sendable {
 /// - Parameters:
 ///   - configure: adjusts the server configuration (port is always ephemeral).
 ///   - database: a database to use instead of a fresh one (for example an unreachable one).
+///   - registry: the commands served (musterd's own unless a test adds some).
 public func withTestServer(
     configure: (inout ServerConfiguration) -> Void = { _ in },
+    registry: CommandRegistry = MusterServer.standardCommands,
     database: PGConnectionConfiguration? = nil,
     migrate: Bool = true,
     matching: MatchingSettings = MatchingSettings(backfillDelay: .milliseconds(200)),
@@ -95,7 +97,7 @@ public func withTestServer(
     let (metricsAddresses, metricsContinuation) = AsyncStream.makeStream(of: SocketAddress.self)
     let services = ServerServices(pool: pool, logger: logger, matching: matching, authThrottle: authThrottle, today: today)
     let server = MusterServer(
-        configuration: configuration, services: services,
+        configuration: configuration, services: services, registry: registry,
         eventLoopGroup: eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton,
         onListening: { address in
             addressContinuation.yield(address)
