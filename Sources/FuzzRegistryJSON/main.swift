@@ -5,6 +5,8 @@
 //
 // The input is text (invalid UTF-8 repaired, as the server only ever hands over a Swift String). Invariants:
 // - the parser never crashes, and a parsed value written back (`jsonText`) parses to the same value;
+// - compacting the input (`JSONValue.compacting`, applied to events from PostgreSQL) keeps its value, and compact
+//   text comes back unchanged;
 // - merge patches are idempotent (RFC 7386);
 // - a registration that validates is stored as the text JSONEncoder would write (`VolunteerProfile.jsonText`), and
 //   stored (`JSONValue.from`) and validated again, gives the same profile (what
@@ -173,6 +175,17 @@ Fuzz.main { raw in
     } catch {
         preconditionFailure("the canonical form \(written) does not parse: \(error)")
     }
+
+    // Compacting (events from PostgreSQL) keeps the value, leaves compact text alone, and is idempotent.
+    let compact = JSONValue.compacting(text)
+    do throws(FieldErrors) {
+        let again = try JSONValue.parse(compact)
+        precondition(again == value, "\(compact) parsed to a different value")
+    } catch {
+        preconditionFailure("the compacted text \(compact) does not parse: \(error)")
+    }
+    precondition(JSONValue.compacting(compact) == compact, "compacting \(compact) again changed it")
+    precondition(JSONValue.compacting(written) == written, "the compact form \(written) was changed")
 
     // Merge patches are idempotent, and an empty patch changes nothing in an object.
     for base in [JSONValue.object([:]), bases[0], value] {

@@ -43,3 +43,40 @@ extension JSONValue {
         }
     }
 }
+
+extension JSONValue {
+    /// The same JSON text without whitespace between tokens: every token, and the order of object keys, kept. For
+    /// text made elsewhere (PostgreSQL's `json_build_object` writes `{"type" : "offer", "id" : 7}`) that goes out
+    /// in the protocol's compact form, `{"type":"offer","id":7}`.
+    ///
+    /// Whitespace inside strings stays. Meant for text that parses (`JSONValue.parse`); other text gets the same
+    /// treatment and is not checked.
+    public static func compacting(_ text: String) -> String {
+        var utf8 = Array(text.utf8)
+        var kept = 0
+        var inString = false
+        var escaped = false
+        for index in utf8.indices {
+            let byte = utf8[index]
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+            } else if byte == UInt8(ascii: "\"") {
+                inString = true
+            } else if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\n")
+                || byte == UInt8(ascii: "\r")
+            {
+                continue
+            }
+            utf8[kept] = byte
+            kept += 1
+        }
+        if kept == utf8.count { return text }
+        return String(decoding: utf8[..<kept], as: UTF8.self)
+    }
+}

@@ -32,7 +32,8 @@ public struct MusterEvent: Sendable, Equatable {
     public let volunteerState: String?
     /// For offers and requests: the requesting facility.
     public let facilityID: Int64?
-    /// The JSON object as published, sent to subscribers verbatim.
+    /// The JSON object as published, in the protocol's compact form (no whitespace between tokens; keys in the
+    /// order they were published), as sent to subscribers.
     public let payload: String
 
     /// The channel the database publishes on.
@@ -51,7 +52,7 @@ public struct MusterEvent: Sendable, Equatable {
         self.state = text("state")
         self.volunteerState = text("volunteerState")
         if case .integer(let id)? = fields["facilityId"] { facilityID = id } else { facilityID = nil }
-        self.payload = payload
+        self.payload = JSONValue.compacting(payload)
     }
 
     /// Told to every subscriber after the daemon's listening connection was lost and re-established: events may

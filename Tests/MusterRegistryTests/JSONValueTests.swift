@@ -38,6 +38,21 @@ import Testing
         }
     }
 
+    @Test func compactingDropsWhitespaceBetweenTokensOnly() throws {
+        // As PostgreSQL's json_build_object writes it: the keys keep their order.
+        #expect(
+            JSONValue.compacting(#"{"type" : "volunteer", "id" : 7, "status" : null, "n" : [1, 2]}"#)
+                == #"{"type":"volunteer","id":7,"status":null,"n":[1,2]}"#)
+        // Inside strings nothing changes, past escaped quotes and escaped backslashes too.
+        let tricky = " {\n\t\"a b\" :\r \"x \\\" y\" , \"c\\\\\" : \"d e\" ,\"f\":[ \"\\\\\\\" g\" ] } "
+        let compact = JSONValue.compacting(tricky)
+        #expect(compact == #"{"a b":"x \" y","c\\":"d e","f":["\\\" g"]}"#)
+        #expect(try JSONValue.parse(compact) == JSONValue.parse(tricky))
+        // Compact text comes back as it was; compacting twice is compacting once.
+        #expect(JSONValue.compacting(compact) == compact)
+        #expect(JSONValue.compacting("") == "")
+    }
+
     @Test func mergePatch() throws {
         let base = try JSONValue.parse(#"{"a":1,"b":{"c":2,"d":3},"e":[1]}"#)
         let patched = base.merging(patch: try JSONValue.parse(#"{"a":null,"b":{"c":9},"e":[2,3],"f":"new"}"#))

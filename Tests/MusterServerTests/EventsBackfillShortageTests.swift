@@ -74,8 +74,10 @@ import Testing
                     field($0, "type") as? String == "volunteer" && field($0, "change") as? String == "registered"
                         && field($0, "id") as? Int == nurses[0]
                 }
-                #expect(field(announced.match, "state") as? String == "NY")
-                #expect(field(announced.match, "status") as? String == "registered")
+                // In the protocol's compact form, keys in their documented order (PostgreSQL wrote it with spaces).
+                #expect(
+                    announced.match
+                        == #"{"type":"volunteer","change":"registered","id":\#(nurses[0]),"state":"NY","status":"registered","credentialLevel":null}"#)
                 let registered = try await nyWatch.waitForEvent {
                     field($0, "type") as? String == "volunteer" && field($0, "id") as? Int == nurses[1]
                         && field($0, "status") as? String == "available"
@@ -87,6 +89,7 @@ import Testing
                 let submitted = try await hospital.waitForEvent { field($0, "type") as? String == "request" }
                 #expect(field(submitted.match, "id") as? Int == request)
                 #expect(field(submitted.match, "status") as? String == "open")
+                #expect(!submitted.match.contains(" "), "\(submitted.match)")
 
                 let round = try await ny.send("MATCH.RUN NY")
                 #expect(try object(round.payload)["offers"] as? Int == 2, "\(round)")
