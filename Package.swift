@@ -184,7 +184,7 @@ let package = Package(
         .testTarget(name: "MusterRegistryTests", dependencies: ["MusterRegistry", "MusterCore"], swiftSettings: strict),
         .testTarget(name: "MusterPQTests", dependencies: ["MusterPQ", "MusterTestSupport"], swiftSettings: strict),
         .testTarget(name: "MusterStoreTests", dependencies: ["MusterStore", "MusterTestSupport", "MusterEligibility"], swiftSettings: strict),
-        .testTarget(name: "MusterClusterTests", dependencies: ["MusterCluster", "MusterPQ", "MusterStore", "MusterCore", "MusterClient", "MusterTestSupport"], swiftSettings: strict),
+        .testTarget(name: "MusterClusterTests", dependencies: ["MusterCluster", "MusterPQ", "MusterStore", "MusterCore", "MusterClient", "MusterTestSupport", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .testTarget(
             name: "MusterServerTests",
             dependencies: ["MusterServer", "MusterClient", "MusterTestSupport", "MusterStore", "MusterCore"],

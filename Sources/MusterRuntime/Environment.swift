@@ -26,11 +26,16 @@ public struct Environment {
 
     /// A positive integer from a flag, else the variable, else the default.
     public func positive(_ flag: Int?, _ variable: String, default fallback: Int, name: String) throws -> Int {
+        try positive(flag, variable, name: name) ?? fallback
+    }
+
+    /// A positive integer from a flag, else the variable; nil when neither is set.
+    public func positive(_ flag: Int?, _ variable: String, name: String) throws -> Int? {
         if let flag {
             guard flag > 0 else { throw ValidationError("\(name) must be a positive whole number, got \(flag)") }
             return flag
         }
-        guard let text = value(variable) else { return fallback }
+        guard let text = value(variable) else { return nil }
         guard let number = Int(text), number > 0 else {
             throw ValidationError("\(variable) must be a positive whole number, got \"\(text)\"")
         }

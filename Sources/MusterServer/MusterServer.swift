@@ -96,7 +96,10 @@ public final class MusterServer: Service, Sendable {
         }
         services.logger.info(
             "listening on \(address.ipAddress ?? configuration.host):\(address.port ?? configuration.port)",
-            metadata: ["tls": "\(configuration.tls == nil ? "off" : configuration.tls?.clientCAPath == nil ? "on" : "on, client certificates required")"])
+            metadata: [
+                "tls": "\(configuration.tls == nil ? "off" : configuration.tls?.clientCAPath == nil ? "on" : "on, client certificates required")",
+                "event-loops": "\(group.makeIterator().reduce(0) { count, _ in count + 1 })",
+            ])
         onListening(address)
 
         let stopped = group.next().makePromise(of: Void.self)

@@ -39,6 +39,9 @@ struct Musterd: AsyncParsableCommand {
     @Option(help: "Database connections in the pool (env MUSTER_POOL_SIZE; default 16).")
     var poolSize: Int?
 
+    @Option(help: "Threads serving client connections and the metrics port (env MUSTER_EVENT_LOOPS; default one per CPU core).")
+    var eventLoops: Int?
+
     @Option(help: "Most client connections at once (env MUSTER_MAX_CONNECTIONS; default 1024).")
     var maxConnections: Int?
 
@@ -97,6 +100,10 @@ struct Musterd: AsyncParsableCommand {
             Int64(try environment.positive(stallTimeout, "MUSTER_STALL_TIMEOUT", default: 120, name: "--stall-timeout")))
         server.maxLineLength = try environment.positive(maxLineLength, "MUSTER_MAX_LINE_LENGTH", default: 64 * 1024, name: "--max-line-length")
         let poolSize = try environment.positive(poolSize, "MUSTER_POOL_SIZE", default: 16, name: "--pool-size")
+        // NIO's shared group (a loop per core) unless a number is asked for.
+        let loopCount = try environment.positive(eventLoops, "MUSTER_EVENT_LOOPS", name: "--event-loops")
+        let loops = loopCount.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) }
+        let loopGroup = loops ?? MultiThreadedEventLoopGroup.singleton
         let matching = MatchingSettings(
             offerHours: try environment.positive(offerHours, "MUSTER_OFFER_HOURS", default: 12, name: "--offer-hours"),
             backfillDelay: .seconds(try environment.positive(backfillDelay, "MUSTER_BACKFILL_DELAY", default: 10, name: "--backfill-delay")))
@@ -149,15 +156,19 @@ struct Musterd: AsyncParsableCommand {
                     pool: pool, connection: target.connection, logger: logger)))
         runnable.append(.init(service: BackfillService(services: services)))
         if let metricsAddress {
-            runnable.append(.init(service: MetricsServer(host: metricsAddress.host, port: metricsAddress.port, services: services)))
+            runnable.append(
+                .init(
+                    service: MetricsServer(
+                        host: metricsAddress.host, port: metricsAddress.port, services: services, eventLoopGroup: loopGroup)))
         }
-        runnable.append(.init(service: MusterServer(configuration: server, services: services)))
+        runnable.append(.init(service: MusterServer(configuration: server, services: services, eventLoopGroup: loopGroup)))
         let group = ServiceGroup(
             configuration: .init(
                 services: runnable,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
+        try await loops?.shutdownGracefully()
         logger.info("musterd stopped")
     }
 }

@@ -3,6 +3,7 @@ import Logging
 import MusterClient
 import MusterCluster
 import MusterTestSupport
+import NIOCore
 import Testing
 
 #if canImport(Glibc)
@@ -145,13 +146,16 @@ import Testing
         let firstLog = try String(contentsOfFile: log, encoding: .utf8)
         #expect(firstLog.contains("stopping embedded PostgreSQL"))
         #expect(firstLog.contains("musterd stopped"))
+        // By default, a loop per core.
+        #expect(firstLog.contains("event-loops=\(System.coreCount) "), "\(firstLog)")
         #expect(!cluster.isRunning())
 
         // Second run reuses the cluster (no initdb) and the data in it.
         let secondLogPath = root + "/musterd2.log"
-        // This time it stores the shipped orders at start.
+        // This time it stores the shipped orders at start, and serves its clients on one event loop.
         let orders = RepositoryPaths.root + "/Deploy/orders"
-        let (again, secondPort) = try await startDaemon(dataDir: dataDir, log: secondLogPath, extra: ["--load-orders", orders])
+        let (again, secondPort) = try await startDaemon(
+            dataDir: dataDir, log: secondLogPath, extra: ["--load-orders", orders, "--event-loops", "1"])
         let secondClient = try await MusterClient.connect(host: "127.0.0.1", port: secondPort)
         #expect(try await secondClient.send("AUTH \(token)").isOK)
         await secondClient.close()
@@ -206,6 +210,7 @@ import Testing
         #expect(try await blocking { try again.wait() } == 0)
         let secondLog = try String(contentsOfFile: secondLogPath, encoding: .utf8)
         #expect(!secondLog.contains("initialising"))
+        #expect(secondLog.contains("event-loops=1 "), "\(secondLog)")
         #expect(secondLog.contains("rule packs loaded at start"), "\(secondLog)")
         #expect(!cluster.isRunning())
     }
@@ -215,6 +220,9 @@ import Testing
         let badListen = try ChildProcess.run([musterd, "--listen", "localhost"])
         #expect(badListen.status != 0)
         #expect(badListen.output.contains("expected HOST:PORT"))
+        let noLoops = try ChildProcess.run([musterd, "--event-loops", "0"])
+        #expect(noLoops.status != 0)
+        #expect(noLoops.output.contains("--event-loops must be a positive whole number, got 0"), "\(noLoops.output)")
         let badLevel = try ChildProcess.run([musterd, "--log-level", "loud"])
         #expect(badLevel.output.contains("log level must be one of"))
         let badToken = try await musterctl(["token", "create", "--role", "state", "--state", "ZZ", "--name", "x"])
