@@ -100,10 +100,7 @@ struct Musterd: AsyncParsableCommand {
             Int64(try environment.positive(stallTimeout, "MUSTER_STALL_TIMEOUT", default: 120, name: "--stall-timeout")))
         server.maxLineLength = try environment.positive(maxLineLength, "MUSTER_MAX_LINE_LENGTH", default: 64 * 1024, name: "--max-line-length")
         let poolSize = try environment.positive(poolSize, "MUSTER_POOL_SIZE", default: 16, name: "--pool-size")
-        // NIO's shared group (a loop per core) unless a number is asked for.
         let loopCount = try environment.positive(eventLoops, "MUSTER_EVENT_LOOPS", name: "--event-loops")
-        let loops = loopCount.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) }
-        let loopGroup = loops ?? MultiThreadedEventLoopGroup.singleton
         let matching = MatchingSettings(
             offerHours: try environment.positive(offerHours, "MUSTER_OFFER_HOURS", default: 12, name: "--offer-hours"),
             backfillDelay: .seconds(try environment.positive(backfillDelay, "MUSTER_BACKFILL_DELAY", default: 10, name: "--backfill-delay")))
@@ -142,6 +139,9 @@ struct Musterd: AsyncParsableCommand {
         }
 
         let services = ServerServices(pool: pool, logger: logger, matching: matching, readiness: readiness)
+        // NIO's shared group (a loop per core) unless a number was asked for; a group of our own is shut down last.
+        let loops = loopCount.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) }
+        let loopGroup = loops ?? MultiThreadedEventLoopGroup.singleton
         var runnable: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let cluster = target.ownedCluster {
             runnable.append(.init(service: EmbeddedClusterService(cluster: cluster, logger: logger)))
@@ -167,7 +167,12 @@ struct Musterd: AsyncParsableCommand {
                 services: runnable,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            try? await loops?.shutdownGracefully()
+            throw error
+        }
         try await loops?.shutdownGracefully()
         logger.info("musterd stopped")
     }
