@@ -1,4 +1,5 @@
 import Logging
+import MusterCore
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -41,6 +42,9 @@ public final class PGPool: Sendable, Service {
         case connection(PGConnection)
         case openSlot
     }
+
+    /// What every lease asked of a closed pool, or cut short by its closing, fails with.
+    private static let shutDown = PGError(.poolClosed, message: "the database pool is shut down")
 
     private struct Waiter {
         let id: Int
@@ -111,7 +115,7 @@ public final class PGPool: Sendable, Service {
         let grant: Grant?
         do {
             grant = try state.withLockedValue { state -> Grant? in
-                if state.closed { throw PGError(.poolClosed, message: "the database pool is shut down") }
+                if state.closed { throw Self.shutDown }
                 return state.grantNow(maxConnections: maxConnections)
             }
         } catch {
@@ -124,23 +128,22 @@ public final class PGPool: Sendable, Service {
             release(connection)
             completion(result)
         }
+        // Runs `work` on a pool thread; if the threads are shutting down, gives back what was granted instead.
+        let onPoolThread = { @Sendable [self] (giveBack: @escaping @Sendable () -> Void, work: @escaping @Sendable () -> Void) in
+            threads.submit { state in
+                guard state == .active else {
+                    giveBack()
+                    completion(.failure(Self.shutDown))
+                    return
+                }
+                work()
+            }
+        }
         switch grant {
         case .connection(let connection) where connection.isHealthy:
-            threads.submit { [self] work in
-                guard work == .active else {
-                    release(connection)
-                    completion(.failure(PGError(.poolClosed, message: "the database pool is shut down")))
-                    return
-                }
-                use(connection)
-            }
+            onPoolThread({ [self] in release(connection) }) { use(connection) }
         case .openSlot:
-            threads.submit { [self] work in
-                guard work == .active else {
-                    freeSlot()
-                    completion(.failure(PGError(.poolClosed, message: "the database pool is shut down")))
-                    return
-                }
+            onPoolThread(freeSlot) { [self] in
                 do {
                     use(try connectInSlot())
                 } catch {
@@ -151,13 +154,7 @@ public final class PGPool: Sendable, Service {
             discard(broken)
             fallthrough
         case nil:
-            Task {
-                do {
-                    completion(.success(try await withConnection(body)))
-                } catch {
-                    completion(.failure(error))
-                }
-            }
+            Task { completion(await Result { try await withConnection(body) }) }
         }
     }
 
@@ -198,7 +195,7 @@ public final class PGPool: Sendable, Service {
             return (idle, waiters)
         }
         for waiter in waiters {
-            waiter.continuation.resume(throwing: PGError(.poolClosed, message: "the database pool is shut down"))
+            waiter.continuation.resume(throwing: Self.shutDown)
         }
         if !idle.isEmpty {
             _ = try? await threads.runIfActive { for connection in idle { connection.close() } }
@@ -224,7 +221,7 @@ public final class PGPool: Sendable, Service {
         let maxConnections = configuration.maxConnections
         while true {
             let now = try state.withLockedValue { state -> Grant? in
-                if state.closed { throw PGError(.poolClosed, message: "the database pool is shut down") }
+                if state.closed { throw Self.shutDown }
                 return state.grantNow(maxConnections: maxConnections)
             }
             let grant: Grant
@@ -248,7 +245,7 @@ public final class PGPool: Sendable, Service {
         } catch {
             // Refused before it ran: the pool's threads are shutting down.
             freeSlot()
-            throw PGError(.poolClosed, message: "the database pool is shut down")
+            throw Self.shutDown
         }
     }
 
@@ -282,7 +279,7 @@ public final class PGPool: Sendable, Service {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 let now = state.withLockedValue { state -> Result<Grant, any Error>? in
-                    if state.closed { return .failure(PGError(.poolClosed, message: "the database pool is shut down")) }
+                    if state.closed { return .failure(Self.shutDown) }
                     // Checked under the lock `onCancel` takes too: a cancellation is seen here or finds the waiter.
                     if Task.isCancelled { return .failure(CancellationError()) }
                     if let grant = state.grantNow(maxConnections: maxConnections) { return .success(grant) }

@@ -1,3 +1,4 @@
+import MusterCore
 import NIOConcurrencyHelpers
 
 /// Runs work submitted concurrently from many connections in batches: one database round trip (and, for writes,
@@ -53,13 +54,7 @@ public final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
     ///   - run: runs one batch, each in a task of its own.
     public convenience init(maxInFlight: Int, maxBatchSize: Int, run: @escaping Run) {
         self.init(maxInFlight: maxInFlight, maxBatchSize: maxBatchSize) { lane, batch, done in
-            Task {
-                do {
-                    done(.success(try await run(lane, batch)))
-                } catch {
-                    done(.failure(error))
-                }
-            }
+            Task { done(await Result { try await run(lane, batch) }) }
         }
     }
 

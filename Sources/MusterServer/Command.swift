@@ -101,13 +101,7 @@ public struct CommandCompletion: Sendable {
 
     /// Answers with what `body` returns or throws, run as a task: the way for a deferred command to await.
     public func complete(with body: @escaping @Sendable () async throws -> CommandResult) {
-        Task {
-            do {
-                self(.success(try await body()))
-            } catch {
-                self(.failure(error))
-            }
-        }
+        Task { self(await Result { try await body() }) }
     }
 }
 

@@ -167,12 +167,8 @@ struct Musterd: AsyncParsableCommand {
                 services: runnable,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
-        do {
-            try await group.run()
-        } catch {
-            try? await loops?.shutdownGracefully()
-            throw error
-        }
+        try await group.run()
+        // (Should the services fail, the process ends with them; the threads go with it.)
         try await loops?.shutdownGracefully()
         logger.info("musterd stopped")
     }

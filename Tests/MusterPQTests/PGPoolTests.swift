@@ -159,7 +159,7 @@ import Testing
         let holding = Task { try await pool.withConnection { connection in try connection.query("SELECT pg_sleep(0.3)") } }
         _ = try await eventually(every: .milliseconds(10)) { pool.statistics.inUse > 0 }
         let waited = try await lease(pool) { $0.backendPID }.get()
-        try await holding.value
+        _ = try await holding.value
         #expect(waited == pids[0])
         #expect(pool.statistics.waiting == 0 && pool.statistics.inUse == 0)
         try await pool.shutdown()
