@@ -182,7 +182,7 @@ let package = Package(
         .testTarget(name: "MusterEligibilityTests", dependencies: ["MusterEligibility", "MusterCore", "MusterRegistry"], swiftSettings: strict),
         .testTarget(name: "MusterMatchingTests", dependencies: ["MusterMatching"], swiftSettings: strict),
         .testTarget(name: "MusterRegistryTests", dependencies: ["MusterRegistry", "MusterCore"], swiftSettings: strict),
-        .testTarget(name: "MusterPQTests", dependencies: ["MusterPQ", "MusterTestSupport"], swiftSettings: strict),
+        .testTarget(name: "MusterPQTests", dependencies: ["MusterPQ", "MusterCluster", "MusterTestSupport"], swiftSettings: strict),
         .testTarget(name: "MusterStoreTests", dependencies: ["MusterStore", "MusterTestSupport", "MusterEligibility"], swiftSettings: strict),
         .testTarget(name: "MusterClusterTests", dependencies: ["MusterCluster", "MusterPQ", "MusterStore", "MusterCore", "MusterClient", "MusterTestSupport", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .testTarget(

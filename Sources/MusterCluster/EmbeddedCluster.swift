@@ -101,6 +101,48 @@ public struct EmbeddedCluster: Sendable {
         _ = try tools.run("pg_ctl", ["-D", dataDirectory, "-m", "immediate", "-w", "stop"], in: directory)
     }
 
+    /// Makes this (not yet created) cluster a streaming standby of the running `primary`: a base backup of it,
+    /// with the settings that make a server follow it (`pg_basebackup -R`). `start()` then runs it as a hot
+    /// standby, read-only and replaying the primary's changes, until `promote(logger:)`.
+    ///
+    /// The failover rehearsal uses it; an operator's standby on another host is made the same way (`Deploy/BACKUP.md`).
+    public func createStandby(of primary: EmbeddedCluster, logger: Logger) throws {
+        try prepareDirectory()
+        guard !FileManager.default.fileExists(atPath: "\(dataDirectory)/PG_VERSION") else {
+            throw ClusterError("\(dataDirectory) already holds a cluster; a standby starts from an empty directory")
+        }
+        logger.info(
+            "copying a base backup for a standby",
+            metadata: ["primary": "\(primary.directory)", "directory": "\(dataDirectory)"])
+        // Into a scratch directory first, as initdb, so a failed copy never looks like a cluster.
+        let scratch = "\(directory)/pgdata.basebackup"
+        try? FileManager.default.removeItem(atPath: scratch)
+        let result = try tools.run(
+            "pg_basebackup",
+            [
+                "-D", scratch, "-h", primary.directory, "-p", String(primary.port), "-U", primary.user,
+                "-R", "-X", "stream", "-c", "fast",
+            ],
+            in: directory)
+        guard result.status == 0 else {
+            throw ClusterError("pg_basebackup from \(primary.directory) failed (exit \(result.status)): \(result.output)")
+        }
+        do {
+            try FileManager.default.moveItem(atPath: scratch, toPath: dataDirectory)
+        } catch {
+            throw ClusterError("cannot move the standby's copy into place at \(dataDirectory): \(error.localizedDescription)")
+        }
+    }
+
+    /// Promotes a running standby to a primary, and returns once it accepts writes.
+    public func promote(logger: Logger) throws {
+        logger.info("promoting standby", metadata: ["directory": "\(directory)"])
+        let result = try tools.run("pg_ctl", ["-D", dataDirectory, "-w", "-t", "60", "promote"], in: directory)
+        guard result.status == 0 else {
+            throw ClusterError("pg_ctl promote failed (exit \(result.status)): \(result.output)\n\(logTail())")
+        }
+    }
+
     /// True when a server is running on this cluster's data directory.
     public func isRunning() -> Bool {
         guard FileManager.default.fileExists(atPath: "\(dataDirectory)/PG_VERSION") else { return false }

@@ -23,6 +23,9 @@ public final class PGConnection: @unchecked Sendable {
     /// The planning mode the session's setting is in; nil when unknown (after a rollback, which undoes a setting
     /// made in its transaction).
     private var sessionPlanning: PGPlanning? = .automatic
+    /// False once a pipeline could not be ended: the connection is still in pipeline mode, where nothing else we
+    /// send can run, so it must not be used again.
+    private var reusable = true
     /// How many distinct statements a connection prepares before falling back to unnamed ones.
     static let preparedStatementLimit = 512
 
@@ -57,10 +60,10 @@ public final class PGConnection: @unchecked Sendable {
     /// Opens a connection, blocking until it is established or fails.
     public static func connect(_ configuration: PGConnectionConfiguration, logger: Logger) throws -> PGConnection {
         assertNotOnEventLoop()
-        let keywords = configuration.connectKeywords
+        let keywords = try configuration.connectKeywords()
         let handle = withCStringArray(keywords.map(\.key)) { keys in
             withCStringArray(keywords.map(\.value)) { values in
-                PQconnectdbParams(keys, values, 1)
+                PQconnectdbParams(keys, values, 0)
             }
         }
         guard let handle else {
@@ -74,9 +77,9 @@ public final class PGConnection: @unchecked Sendable {
         return PGConnection(handle: handle, logger: logger)
     }
 
-    /// False once the connection has broken; the pool then discards it.
+    /// False once the connection has broken (or was left unusable); the pool then discards it.
     public var isHealthy: Bool {
-        guard let handle else { return false }
+        guard let handle, reusable else { return false }
         return PQstatus(handle) == CONNECTION_OK
     }
 
@@ -191,8 +194,11 @@ public final class PGConnection: @unchecked Sendable {
             PQclear(result)
             if status == PGRES_PIPELINE_SYNC { break }
         }
-        if PQexitPipelineMode(handle) != 1, failure == nil {
-            failure = lostOrClientError(handle)
+        if PQexitPipelineMode(handle) != 1 {
+            // The sync point never came back (the server went away mid-pipeline): the connection is stuck in
+            // pipeline mode, and every later statement on it would fail.
+            reusable = false
+            failure = failure ?? lostOrClientError(handle)
         }
         if let failure { throw failure }
         return results
@@ -293,8 +299,7 @@ public final class PGConnection: @unchecked Sendable {
             ?? String(cString: PQresultErrorMessage(result)).trimmingTrailingWhitespace()
         guard let state = field(CLIBPQ_DIAG_SQLSTATE) else {
             // No SQLSTATE: libpq made this error itself. A dead connection is the usual cause.
-            return PQstatus(handle) == CONNECTION_OK
-                ? PGError(.client, message: message) : PGError(.connectionLost, message: message)
+            return isGone(handle) ? PGError(.connectionLost, message: message) : PGError(.client, message: message)
         }
         return PGError(
             PGError.kind(forSQLState: state), message: message, sqlState: state,
@@ -304,8 +309,18 @@ public final class PGConnection: @unchecked Sendable {
 
     private func lostOrClientError(_ handle: OpaquePointer) -> PGError {
         let message = String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace()
-        return PQstatus(handle) == CONNECTION_OK
-            ? PGError(.client, message: message) : PGError(.connectionLost, message: message)
+        return isGone(handle) ? PGError(.connectionLost, message: message) : PGError(.client, message: message)
+    }
+
+    /// Whether the server has gone, asked after libpq reported an error of its own.
+    ///
+    /// libpq (15) may report "server closed the connection unexpectedly" while `PQstatus` still says the
+    /// connection is fine: it found out by failing to send to a server that had crashed, and marks the connection
+    /// bad only when it next reads. Reading what has arrived (`PQconsumeInput`, which never waits) settles it, so
+    /// the error is a lost connection and the pool discards it, rather than a client error on a connection kept.
+    private func isGone(_ handle: OpaquePointer) -> Bool {
+        if PQstatus(handle) == CONNECTION_OK { _ = PQconsumeInput(handle) }
+        return PQstatus(handle) != CONNECTION_OK
     }
 }
 

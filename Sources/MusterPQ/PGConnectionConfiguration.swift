@@ -1,7 +1,13 @@
+import CLibPQ
+
 /// How to reach a PostgreSQL server, and the session settings every connection gets.
+///
+/// What the caller says wins: the timeouts, application name and keep-alives here are used only where the URL or
+/// keywords set none, and their `options` come after musterd's statement timeout (so they may change it) but
+/// before the time zone and date formats musterd's code relies on (so they cannot).
 public struct PGConnectionConfiguration: Sendable {
     /// libpq connection keywords and values (`host`, `port`, `dbname`, `user`, …). A `dbname` holding a
-    /// `postgresql://` URI or a `key=value` string is expanded by libpq, and later keywords override it.
+    /// `postgresql://` URI or a `key=value` string is read into its keywords, and later keywords override them.
     public var parameters: [(key: String, value: String)]
     /// Seconds libpq waits to establish a connection.
     public var connectTimeoutSeconds: Int = 5
@@ -10,9 +16,10 @@ public struct PGConnectionConfiguration: Sendable {
     /// Shown in `pg_stat_activity`.
     public var applicationName: String = "musterd"
 
-    /// A server given by a `postgresql://` URI or a libpq `key=value` connection string.
-    public init(url: String) {
-        self.parameters = [("dbname", url)]
+    /// A server given by a `postgresql://` URI or a libpq `key=value` connection string, read into its keywords at
+    /// once, so a malformed one is refused here, with libpq's reason, rather than at every connection attempt.
+    public init(url: String) throws(PGError) {
+        self.parameters = try Self.keywords(parsing: url)
     }
 
     /// A server given by libpq keywords.
@@ -32,14 +39,21 @@ public struct PGConnectionConfiguration: Sendable {
         value.hasPrefix("postgresql://") || value.hasPrefix("postgres://") || value.contains("=")
     }
 
-    /// The full keyword list handed to `PQconnectdbParams`: ours first, then the caller's (which win).
-    var connectKeywords: [(key: String, value: String)] {
-        var options = "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=iso_8601"
-        if statementTimeoutMilliseconds > 0 { options += " -c statement_timeout=\(statementTimeoutMilliseconds)" }
-        // With expand_dbname, libpq expands only the first `dbname`; put the caller's first so its URI applies,
-        // then our defaults for anything it does not say, then nothing overrides the caller's explicit keys.
-        var keywords = parameters
-        let given = Set(parameters.map(\.key))
+    /// The full keyword list handed to `PQconnectdbParams` (which is not asked to expand anything): the caller's,
+    /// with a connection string in `dbname` read into its keywords; ours for what they leave out; `options` joined.
+    func connectKeywords() throws(PGError) -> [(key: String, value: String)] {
+        var keywords: [(key: String, value: String)] = []
+        var expanded = false
+        for (key, value) in parameters {
+            // As libpq would: only the first `dbname` may be a connection string.
+            if key == "dbname", !expanded, Self.isExpandable(value) {
+                keywords += try Self.keywords(parsing: value)
+                expanded = true
+            } else {
+                keywords.append((key, value))
+            }
+        }
+        let given = Set(keywords.map(\.key))
         func add(_ key: String, _ value: String) {
             if !given.contains(key) { keywords.append((key, value)) }
         }
@@ -48,7 +62,30 @@ public struct PGConnectionConfiguration: Sendable {
         add("client_encoding", "UTF8")
         add("keepalives", "1")
         add("keepalives_idle", "30")
-        add("options", options)
+        var options: [String] = []
+        if statementTimeoutMilliseconds > 0 { options.append("-c statement_timeout=\(statementTimeoutMilliseconds)") }
+        options += keywords.filter { $0.key == "options" }.map(\.value)
+        options.append("-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=iso_8601")
+        keywords.removeAll { $0.key == "options" }
+        keywords.append(("options", options.joined(separator: " ")))
+        return keywords
+    }
+
+    /// The keywords a `postgresql://` URI or `key=value` string sets, in libpq's order (only those it sets).
+    static func keywords(parsing connectionString: String) throws(PGError) -> [(key: String, value: String)] {
+        var reason: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(connectionString, &reason) else {
+            let text = reason.map { String(cString: $0).trimmingTrailingWhitespace() } ?? "libpq could not read it"
+            if let reason { PQfreemem(reason) }
+            throw PGError(.client, message: "invalid database URL: \(text)")
+        }
+        defer { PQconninfoFree(options) }
+        var keywords: [(key: String, value: String)] = []
+        var option = options
+        while let keyword = option.pointee.keyword {
+            if let value = option.pointee.val { keywords.append((String(cString: keyword), String(cString: value))) }
+            option += 1
+        }
         return keywords
     }
 

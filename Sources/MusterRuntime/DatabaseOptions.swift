@@ -22,7 +22,12 @@ public struct DatabaseOptions: ParsableArguments {
     public func resolve(logger: Logger) async throws -> DatabaseTarget {
         let environment = ProcessInfo.processInfo.environment
         if let url = databaseURL ?? environment["MUSTER_DATABASE_URL"], !url.isEmpty {
-            let connection = PGConnectionConfiguration(url: url)
+            let connection: PGConnectionConfiguration
+            do {
+                connection = try PGConnectionConfiguration(url: url)
+            } catch {
+                throw ValidationError("--database-url (MUSTER_DATABASE_URL): \(error.message)")
+            }
             logger.info("using external PostgreSQL", metadata: ["database": "\(connection.redacted)"])
             return DatabaseTarget(connection: connection, ownedCluster: nil)
         }

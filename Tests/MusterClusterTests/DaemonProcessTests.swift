@@ -16,13 +16,7 @@ import Testing
     let logger = Logger(label: "test")
 
     func scratchDirectory() throws -> String {
-        var template = Array("/tmp/muster-e2e-XXXXXX".utf8CString)
-        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
-            throw TestSupportError("mkdtemp failed")
-        }
-        let path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        _ = chmod(path, 0o755)  // the postgres user must reach the data directory inside it
-        return path
+        try makeScratchDirectory("e2e")
     }
 
     func musterctl(_ arguments: [String]) async throws -> (status: Int32, output: String) {
@@ -223,6 +217,10 @@ import Testing
         let noLoops = try ChildProcess.run([musterd, "--event-loops", "0"])
         #expect(noLoops.status != 0)
         #expect(noLoops.output.contains("--event-loops must be a positive whole number, got 0"), "\(noLoops.output)")
+        // A malformed database URL stops musterd at once, with libpq's reason, instead of retrying forever.
+        let badURL = try ChildProcess.run([musterd, "--database-url", "postgresql://db.internal/muster?sslmode", "--listen", "127.0.0.1:0"])
+        #expect(badURL.status != 0)
+        #expect(badURL.output.contains("--database-url (MUSTER_DATABASE_URL): invalid database URL: missing key/value separator"), "\(badURL.output)")
         let badLevel = try ChildProcess.run([musterd, "--log-level", "loud"])
         #expect(badLevel.output.contains("log level must be one of"))
         let badToken = try await musterctl(["token", "create", "--role", "state", "--state", "ZZ", "--name", "x"])

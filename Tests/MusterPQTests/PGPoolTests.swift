@@ -185,9 +185,40 @@ import Testing
         #expect(error?.kind == .queryCanceled)
     }
 
-    @Test func connectionStringsAreRedactedForLogs() {
-        #expect(PGConnectionConfiguration(url: "postgresql://muster:s3cret@db.internal:5432/muster").redacted
-            == "dbname=postgresql://muster:***@db.internal:5432/muster")
+    @Test func connectionStringsAreRedactedForLogs() throws {
+        #expect(try PGConnectionConfiguration(url: "postgresql://muster:s3cret@db.internal:5432/muster").redacted
+            == "user=muster password=*** dbname=muster host=db.internal port=5432")
+        #expect(try PGConnectionConfiguration(url: "host=db.internal password='s3 cret' dbname=muster").redacted
+            == "password=*** dbname=muster host=db.internal")
         #expect(PGConnectionConfiguration(parameters: [("user", "u"), ("password", "p")]).redacted == "user=u password=***")
+        // A connection string handed over as a `dbname` keyword (not read at once) is masked too.
+        #expect(PGConnectionConfiguration(parameters: [("dbname", "postgresql://muster:s3cret@db.internal/muster")]).redacted
+            == "dbname=postgresql://muster:***@db.internal/muster")
+    }
+
+    /// A connection string's own settings are used: musterd's defaults fill only what it leaves out, and its
+    /// `options` may change the statement timeout but not the time zone or date formats musterd relies on.
+    @Test func aConnectionStringsSettingsWinOverMusterdsDefaults() async throws {
+        let base = try await TestCluster.makeDatabase()
+        let keywords = base.parameters.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        let given = try PGConnectionConfiguration(
+            url: keywords + " application_name=muster-east connect_timeout=3 options='-c statement_timeout=1234 -c TimeZone=Asia/Tokyo -c search_path=public'")
+        let settings = try await blocking {
+            let connection = try PGConnection.connect(given, logger: Logger(label: "test"))
+            defer { connection.close() }
+            return try connection.query(
+                "SELECT current_setting('application_name') AS a, current_setting('statement_timeout') AS s, current_setting('TimeZone') AS z, current_setting('search_path') AS p"
+            ).first.map { row in
+                [try row.decode("a", as: String.self), try row.decode("s", as: String.self), try row.decode("z", as: String.self), try row.decode("p", as: String.self)]
+            }
+        }
+        #expect(settings == ["muster-east", "1234ms", "UTC", "public"])
+    }
+
+    @Test func aMalformedURLIsRefusedWithLibpqsReason() {
+        let error = #expect(throws: PGError.self) { try PGConnectionConfiguration(url: "postgresql://db.internal:5432/muster?sslmode") }
+        #expect(error?.message.hasPrefix("invalid database URL: ") == true, "\(String(describing: error))")
+        let unknown = #expect(throws: PGError.self) { try PGConnectionConfiguration(url: "host=db.internal colour=blue") }
+        #expect(unknown?.message.contains("colour") == true, "\(String(describing: unknown))")
     }
 }

@@ -15,12 +15,7 @@ import MusterPQ
 public enum TestCluster {
     private static let started: Result<EmbeddedCluster, any Error> = {
         do {
-            var template = Array("/tmp/muster-test-XXXXXX".utf8CString)
-            guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
-                throw ClusterError("cannot create a temporary directory for the test cluster")
-            }
-            let directory = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            _ = chmod(directory, 0o755)
+            let directory = try makeScratchDirectory("test")
             let cluster = try EmbeddedCluster(directory: directory + "/cluster", database: "postgres")
             try cluster.start(logger: Logger(label: "muster.test-cluster"))
             clusterForExit = cluster
