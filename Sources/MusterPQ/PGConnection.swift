@@ -83,6 +83,16 @@ public final class PGConnection: @unchecked Sendable {
         return PQstatus(handle) == CONNECTION_OK
     }
 
+    /// Reads, without waiting, whatever the server sent while the connection sat idle, and says whether it is still
+    /// open: false when the server has closed it (restarted, crashed, failed over, or ended an idle session) or
+    /// the network has (keep-alives went unanswered). The pool asks before lending a connection, so a connection
+    /// that died while idle is replaced rather than failing the first command after an outage.
+    func isStillOpen() -> Bool {
+        guard let handle, reusable, PQstatus(handle) == CONNECTION_OK else { return false }
+        readWhatArrived(handle)
+        return PQstatus(handle) == CONNECTION_OK
+    }
+
     /// True when no transaction is open on the connection.
     public var isIdle: Bool {
         guard let handle else { return false }
@@ -319,8 +329,20 @@ public final class PGConnection: @unchecked Sendable {
     /// bad only when it next reads. Reading what has arrived (`PQconsumeInput`, which never waits) settles it, so
     /// the error is a lost connection and the pool discards it, rather than a client error on a connection kept.
     private func isGone(_ handle: OpaquePointer) -> Bool {
-        if PQstatus(handle) == CONNECTION_OK { _ = PQconsumeInput(handle) }
+        readWhatArrived(handle)
         return PQstatus(handle) != CONNECTION_OK
+    }
+
+    /// Lets libpq read what is waiting on the socket, without waiting for more (`PQconsumeInput` while `poll` says
+    /// there is something). A crashed server leaves a warning notice and then the end of the stream: libpq reads
+    /// one per call, and marks the connection bad only on reaching the end.
+    private func readWhatArrived(_ handle: OpaquePointer) {
+        let socket = PQsocket(handle)
+        guard socket >= 0 else { return }
+        for _ in 0..<8 where PQstatus(handle) == CONNECTION_OK {
+            var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+            guard poll(&descriptor, 1, 0) > 0, PQconsumeInput(handle) == 1 else { return }
+        }
     }
 }
 

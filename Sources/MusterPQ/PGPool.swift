@@ -139,9 +139,20 @@ public final class PGPool: Sendable, Service {
                 work()
             }
         }
+        // When no connection can be had now: the async lease, which waits, in a task.
+        let leaseInTask = { @Sendable [self] in
+            Task { completion(await Result { try await withConnection(body) }) }
+        }
         switch grant {
         case .connection(let connection) where connection.isHealthy:
-            onPoolThread({ [self] in release(connection) }) { use(connection) }
+            onPoolThread({ [self] in release(connection) }) { [self] in
+                guard connection.isStillOpen() else {
+                    discard(connection)
+                    _ = leaseInTask()
+                    return
+                }
+                use(connection)
+            }
         case .openSlot:
             onPoolThread(freeSlot) { [self] in
                 do {
@@ -154,7 +165,7 @@ public final class PGPool: Sendable, Service {
             discard(broken)
             fallthrough
         case nil:
-            Task { completion(await Result { try await withConnection(body) }) }
+            _ = leaseInTask()
         }
     }
 
@@ -228,7 +239,8 @@ public final class PGPool: Sendable, Service {
             if let now { grant = now } else { grant = try await waitForGrant() }
             switch grant {
             case .connection(let connection):
-                if connection.isHealthy { return connection }
+                // Asked here, off any event loop; the probe never waits.
+                if connection.isStillOpen() { return connection }
                 discard(connection)
             case .openSlot:
                 return try await openConnection()

@@ -197,8 +197,9 @@ final class OutageLog: Sendable {
 }
 
 extension OutageLog {
-    /// Registers volunteers on one connection until `stop`, recording each answer: the id of every acknowledged
-    /// registration, the number answered `UNAVAILABLE` (retried after a pause), and anything else.
+    /// Registers volunteers on one connection until `stop`, checking each one's eligibility once it is registered,
+    /// and records the answers: the id of every acknowledged registration, the number answered `UNAVAILABLE`
+    /// (retried after a pause), and anything else.
     func register(port: Int, token: String, worker: Int) async throws {
         let client = try await MusterClient.connect(host: "127.0.0.1", port: port)
         // On a loaded machine the first checkout may time out (UNAVAILABLE); that is retried.
@@ -217,6 +218,11 @@ extension OutageLog {
             if reply.isOK {
                 let id = (try? JSONSerialization.jsonObject(with: Data((reply.payload ?? "").utf8)) as? [String: Any])?["id"] as? Int
                 acknowledged.withLock { $0[ref] = id ?? -1 }
+                // A read as well, through the batched eligibility path: decided, or UNAVAILABLE, nothing else.
+                let check = try await client.send("ELIGIBILITY.CHECK \(id ?? -1) NY")
+                if !check.isOK && check.errorCode != "UNAVAILABLE" {
+                    unexpected.withLock { $0.append("check of \(ref): \(check)") }
+                }
             } else if reply.errorCode == "UNAVAILABLE" {
                 unavailable.withLock { $0 += 1 }
                 try await Task.sleep(for: .milliseconds(20))
