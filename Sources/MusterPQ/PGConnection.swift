@@ -93,6 +93,13 @@ public final class PGConnection: @unchecked Sendable {
         return PQstatus(handle) == CONNECTION_OK
     }
 
+    /// The server this connection reached, as `host:port` (for a unix socket, its directory): with several hosts in
+    /// the URL, the one libpq settled on, which after a failover is the new primary.
+    public var serverAddress: String? {
+        guard let handle, let host = PQhost(handle), let port = PQport(handle) else { return nil }
+        return "\(String(cString: host)):\(String(cString: port))"
+    }
+
     /// True when no transaction is open on the connection.
     public var isIdle: Bool {
         guard let handle else { return false }

@@ -139,8 +139,9 @@ public final class PGPool: Sendable, Service {
                 work()
             }
         }
-        // When no connection can be had now: the async lease, which waits, in a task.
-        let leaseInTask = { @Sendable [self] in
+        // The async lease, which waits if it must, in a task: when the pool is full, or the connection granted
+        // turned out to be closed.
+        let leaseInTask: @Sendable () -> Void = { [self] in
             Task { completion(await Result { try await withConnection(body) }) }
         }
         switch grant {
@@ -148,7 +149,7 @@ public final class PGPool: Sendable, Service {
             onPoolThread({ [self] in release(connection) }) { [self] in
                 guard connection.isStillOpen() else {
                     discard(connection)
-                    _ = leaseInTask()
+                    leaseInTask()
                     return
                 }
                 use(connection)
@@ -165,7 +166,7 @@ public final class PGPool: Sendable, Service {
             discard(broken)
             fallthrough
         case nil:
-            _ = leaseInTask()
+            leaseInTask()
         }
     }
 

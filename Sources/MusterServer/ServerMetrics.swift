@@ -189,10 +189,17 @@ public final class ServerMetrics: Sendable {
         }
     }
 
-    /// Brings the gauges up to date (pool, subscribers, backfill, database, volunteers); returns the volunteer
-    /// counts read, or nil when the database could not be asked.
+    /// What `refresh` read from the database.
+    struct DatabaseReading {
+        let volunteers: [(state: String, status: String, count: Int)]
+        /// The server answering (`host:port`): after a failover, the new primary.
+        let server: String?
+    }
+
+    /// Brings the gauges up to date (pool, subscribers, backfill, database, volunteers); returns what it read from
+    /// the database, or nil when the database could not be asked.
     @discardableResult
-    func refresh(_ services: ServerServices) async -> [(state: String, status: String, count: Int)]? {
+    func refresh(_ services: ServerServices) async -> DatabaseReading? {
         let pool = services.pool.statistics
         poolOpen.record(pool.open)
         poolInUse.record(pool.inUse)
@@ -201,15 +208,17 @@ public final class ServerMetrics: Sendable {
         backfillWaiting.record(services.backfill.waiting.count)
         databaseReady.record(services.readiness.isReady ? 1 : 0)
         guard services.readiness.isReady else { return nil }
-        let counts = try? await services.pool.withConnection { connection in
-            try connection.query(
-                "SELECT registering_state AS state, status, count(*)::bigint AS n FROM volunteers GROUP BY 1, 2 ORDER BY 1, 2"
-            ).map { row -> (state: String, status: String, count: Int) in
-                (try row.decode("state"), try row.decode("status"), Int(try row.decode("n", as: Int64.self)))
-            }
+        let reading = try? await services.pool.withConnection { connection in
+            DatabaseReading(
+                volunteers: try connection.query(
+                    "SELECT registering_state AS state, status, count(*)::bigint AS n FROM volunteers GROUP BY 1, 2 ORDER BY 1, 2"
+                ).map { row -> (state: String, status: String, count: Int) in
+                    (try row.decode("state"), try row.decode("status"), Int(try row.decode("n", as: Int64.self)))
+                },
+                server: connection.serverAddress)
         }
-        if let counts { recordVolunteers(counts) }
-        return counts
+        if let reading { recordVolunteers(reading.volunteers) }
+        return reading
     }
 
     var commandTotals: [String: CommandTotals] {

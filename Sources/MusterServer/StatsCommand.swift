@@ -7,6 +7,8 @@ enum StatsCommand {
         struct Database: Encodable {
             let ready: Bool
             let reason: String?
+            /// The server answering (`host:port`), null when it could not be asked.
+            let server: String?
             let poolOpen: Int
             let poolInUse: Int
             let poolWaiting: Int
@@ -46,11 +48,11 @@ enum StatsCommand {
         body: .async { _, context in
             let services = context.services
             let metrics = services.metrics
-            let counts = await metrics.refresh(services)
+            let reading = await metrics.refresh(services)
             var byStatus: [String: Int]?
-            if let counts {
+            if let reading {
                 byStatus = [:]
-                for entry in counts { byStatus![entry.status, default: 0] += entry.count }
+                for entry in reading.volunteers { byStatus![entry.status, default: 0] += entry.count }
             }
             let pool = services.pool.statistics
             let connections = metrics.connectionTotals
@@ -60,6 +62,7 @@ enum StatsCommand {
                 uptimeSeconds: Int(uptime.components.seconds),
                 database: .init(
                     ready: services.readiness.isReady, reason: services.readiness.isReady ? nil : services.readiness.reason,
+                    server: reading?.server,
                     poolOpen: pool.open, poolInUse: pool.inUse, poolWaiting: pool.waiting,
                     poolMax: services.pool.configuration.maxConnections),
                 connections: .init(open: connections.open, opened: connections.opened, refused: connections.refused),

@@ -157,7 +157,8 @@ extension MusterCtl {
             let uptime = figures["uptimeSeconds"] as? Int ?? 0
             print("uptime    \(uptime / 86400)d \(uptime % 86400 / 3600)h \(uptime % 3600 / 60)m")
             let ready = database["ready"] as? Bool == true
-            print("database  \(ready ? "ready" : "NOT READY: \(database["reason"] ?? "?")"); pool \(database["poolInUse"] ?? "?") in use of \(database["poolOpen"] ?? "?") open (max \(database["poolMax"] ?? "?")), \(database["poolWaiting"] ?? "?") waiting")
+            let databaseServer = (database["server"] as? String).map { " on \($0)" } ?? ""
+            print("database  \(ready ? "ready\(databaseServer)" : "NOT READY: \(database["reason"] ?? "?")"); pool \(database["poolInUse"] ?? "?") in use of \(database["poolOpen"] ?? "?") open (max \(database["poolMax"] ?? "?")), \(database["poolWaiting"] ?? "?") waiting")
             print("clients   \(connections["open"] ?? "?") open, \(connections["opened"] ?? "?") since start, \(connections["refused"] ?? "?") refused")
             print("events    \(figures["eventSubscribers"] ?? "?") subscriber(s), \(figures["eventsPublished"] ?? "?") published; rounds \(figures["matchRounds"] ?? "?"), backfill waiting \((figures["backfillWaiting"] as? [String])?.joined(separator: " ") ?? "-")")
             if let volunteers = figures["volunteersByStatus"] as? [String: Int] {

@@ -98,6 +98,12 @@ import Testing
         #expect(show.output.contains("awaiting verification of identity"), "\(show.output)")
         let audit = try await musterctl(["audit", "--volunteer", "1"] + address)
         #expect(audit.output.contains("volunteer.register"))
+        // The operator's view: who musterd is, who you are, and its figures, with the database it is on.
+        let daemonStatus = try await musterctl(["status"] + address)
+        #expect(daemonStatus.status == 0, "\(daemonStatus.output)")
+        #expect(daemonStatus.output.contains("you are   e2e (admin, token "), "\(daemonStatus.output)")
+        #expect(daemonStatus.output.contains("database  ready on \(cluster.directory):\(cluster.port); pool "), "\(daemonStatus.output)")
+        #expect(daemonStatus.output.contains("volunteers registered 1"), "\(daemonStatus.output)")
         // Bulk intake: good rows stored, bad rows reported by line and column, a re-run creates nothing.
         let csv = root + "/intake.csv"
         try """

@@ -175,6 +175,12 @@ final class OutageLog: Sendable {
             try await progress.expectEverythingAcknowledgedStored(in: promotedPool)
             try await promotedPool.shutdown()
 
+            // An operator sees where musterd now is.
+            let admin = try await server.connect(role: .admin)
+            let stats = try JSONSerialization.jsonObject(with: Data((try await admin.send("STATS").payload ?? "").utf8)) as? [String: Any]
+            #expect((stats?["database"] as? [String: Any])?["server"] as? String == "\(standby.directory):\(standby.port)")
+            await admin.close()
+
             // Events flow again: the LISTEN watch found the new primary by itself. (What was announced while it was
             // reconnecting is not replayed, as documented, so a registration is repeated until one is seen.)
             let watcher = try await server.connect(role: .state, state: "NY")

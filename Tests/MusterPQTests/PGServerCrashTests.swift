@@ -15,7 +15,7 @@ import Testing
         let root = try makeScratchDirectory("pqcrash")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let cluster = try EmbeddedCluster(directory: root + "/pg")
-        try await blocking { [logger] in try cluster.start(logger: logger) }
+        _ = try await blocking { [logger] in try cluster.start(logger: logger) }
         defer { try? cluster.kill(logger: logger) }
         try await body(cluster)
     }
@@ -47,7 +47,7 @@ import Testing
                 }
                 #expect(outcome.0?.kind == .connectionLost, "\(name): \(String(describing: outcome.0))")
                 #expect(!outcome.1, "\(name): the connection knows it is broken")
-                try await blocking { [logger] in try cluster.start(logger: logger) }
+                _ = try await blocking { [logger] in try cluster.start(logger: logger) }
             }
         }
     }

@@ -77,6 +77,8 @@ import Testing
             let stats = try staffing.object(try await admin.send("STATS").payload)
             #expect(stats["server"] as? String == "musterd")
             #expect((stats["database"] as? [String: Any])?["ready"] as? Bool == true)
+            let testCluster = try TestCluster.cluster()
+            #expect((stats["database"] as? [String: Any])?["server"] as? String == "\(testCluster.directory):\(testCluster.port)")
             #expect((stats["connections"] as? [String: Any])?["open"] as? Int == 2)
             let commands = try #require(stats["commands"] as? [String: [String: Any]])
             #expect(commands["PING"]?["count"] as? Int == 5)
