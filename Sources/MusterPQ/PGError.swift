@@ -31,6 +31,9 @@ public struct PGError: Error, Sendable, CustomStringConvertible, CustomDebugStri
         case queryCanceled
         /// SQLSTATE class 22: a value the server rejected (bad date, out of range, invalid text).
         case invalidData
+        /// The server cannot do it now, though it answers: out of disk, memory or another resource (SQLSTATE class
+        /// 53), a system or I/O error (class 58), or it is read-only (25006: a standby, or a primary set read-only).
+        case serverUnavailable
         /// Any other server error; see `sqlState`.
         case server
         /// A misuse of the client API, e.g. a NUL byte in a parameter.
@@ -72,7 +75,7 @@ public struct PGError: Error, Sendable, CustomStringConvertible, CustomDebugStri
     /// True when the database could not be reached or the connection broke: callers answer "unavailable".
     public var isUnavailable: Bool {
         switch kind {
-        case .connectionFailed, .connectionLost, .poolTimeout, .poolClosed: return true
+        case .connectionFailed, .connectionLost, .poolTimeout, .poolClosed, .serverUnavailable: return true
         default: return false
         }
     }
@@ -88,12 +91,17 @@ public struct PGError: Error, Sendable, CustomStringConvertible, CustomDebugStri
         case "40001": return .serializationFailure
         case "40P01": return .deadlockDetected
         case "57014": return .queryCanceled
-        // admin_shutdown, crash_shutdown, cannot_connect_now: the server is going away.
-        case "57P01", "57P02", "57P03": return .connectionLost
         // protocol_violation: a client bug (for example a parameter count mismatch); the session goes on.
         case "08P01": return .client
+        // read_only_sql_transaction: connected to a standby, or to a primary made read-only.
+        case "25006": return .serverUnavailable
         default:
             if state.hasPrefix("08") { return .connectionLost }
+            // Operator intervention (admin or crash shutdown, cannot connect now, database dropped, idle session
+            // timeout): the server ends the session.
+            if state.hasPrefix("57P") { return .connectionLost }
+            // Insufficient resources (disk full, out of memory, too many connections) and system errors (I/O).
+            if state.hasPrefix("53") || state.hasPrefix("58") { return .serverUnavailable }
             if state.hasPrefix("22") { return .invalidData }
             return .server
         }

@@ -101,6 +101,39 @@ final class OutageLog: Sendable {
         }
     }
 
+    /// A database that answers but will not write (a standby given as the only host, or a primary set read-only for
+    /// maintenance): writes are answered `UNAVAILABLE`, as an outage is, not as an internal error; reads that write
+    /// nothing go on.
+    @Test func aReadOnlyDatabaseRefusesWritesAsUnavailableAndStillServesReads() async throws {
+        try await withTestServer { server in
+            let client = try await server.connect(role: .state, state: "NY")
+            let registered = try await client.send("VOLUNTEER.REGISTER " + CrashSafetyTests.registration("before"))
+            let id = try #require(
+                (try JSONSerialization.jsonObject(with: Data((registered.payload ?? "").utf8)) as? [String: Any])?["id"] as? Int)
+            // Read-only for this session and every new one; the other sessions are ended, so the pool opens new ones.
+            try await server.pool.withConnection { connection in
+                try connection.executeScript("""
+                    SET default_transaction_read_only = on;
+                    DO $$ BEGIN
+                        EXECUTE format('ALTER DATABASE %I SET default_transaction_read_only = on', current_database());
+                    END $$;
+                    SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                        WHERE datname = current_database() AND pid <> pg_backend_pid();
+                    """)
+            }
+            let refused = try await client.send("VOLUNTEER.REGISTER " + CrashSafetyTests.registration("during"))
+            #expect(refused.errorCode == "UNAVAILABLE", "\(refused)")
+            #expect(refused.errorMessage?.hasPrefix("the database is unavailable; nothing was changed") == true)
+            // Opening a record is audited, which is a write: refused the same way, never shown unaudited.
+            #expect(try await client.send("VOLUNTEER.GET \(id)").errorCode == "UNAVAILABLE")
+            let check = try await client.send("ELIGIBILITY.CHECK \(id) NY")
+            #expect(check.isOK, "\(check)")
+            let funnel = try await client.send("VOLUNTEER.FUNNEL")
+            #expect(funnel.isOK, "\(funnel)")
+            await client.close()
+        }
+    }
+
     /// Four clients register while `breakDatabase` takes the database away and, a second later, `mendDatabase` gives
     /// it back. Checks that commands in between are answered `UNAVAILABLE`, that registrations resume within 15 s,
     /// and that nothing else was answered; returns what each registration was answered.

@@ -56,6 +56,32 @@ import Testing
         }
     }
 
+    /// A server that answers but cannot do the work now (disk full, out of memory, an I/O error, read-only) is
+    /// unavailable, as a server that does not answer is: the client is told to try again, not that musterd failed.
+    @Test func aServerOutOfResourcesOrReadOnlyIsUnavailable() async throws {
+        let pool = try await TestCluster.makePool(maxConnections: 1)
+        defer { Task { try await pool.shutdown() } }
+        for state in ["53100", "53200", "53400", "58030"] {
+            let sql = "DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = '" + state + "'; END $$"
+            let error = await #expect(throws: PGError.self) { try await pool.query(PGQuery(sql)) }
+            #expect(error?.kind == .serverUnavailable, "\(state): \(error.map { String(reflecting: $0) } ?? "")")
+            #expect(error?.isUnavailable == true)
+        }
+        // A real read-only session, as on a standby.
+        let readOnly = await #expect(throws: PGError.self) {
+            try await pool.withConnection { connection in
+                try connection.executeScript("SET default_transaction_read_only = on")
+                defer { try? connection.executeScript("RESET default_transaction_read_only") }
+                try connection.query("CREATE TABLE written (id int)")
+            }
+        }
+        #expect(readOnly?.sqlState == "25006")
+        #expect(readOnly?.kind == .serverUnavailable)
+        // The server ending a session (here: it was terminated) is a lost connection, whatever the 57P code.
+        #expect(PGError.kind(forSQLState: "57P05") == .connectionLost)
+        #expect(PGError.kind(forSQLState: "57P04") == .connectionLost)
+    }
+
     @Test func transactionRollsBackWhenTheBodyThrows() async throws {
         let pool = try await TestCluster.makePool()
         defer { Task { try await pool.shutdown() } }
