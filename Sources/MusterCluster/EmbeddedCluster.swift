@@ -114,23 +114,11 @@ public struct EmbeddedCluster: Sendable {
         logger.info(
             "copying a base backup for a standby",
             metadata: ["primary": "\(primary.directory)", "directory": "\(dataDirectory)"])
-        // Into a scratch directory first, as initdb, so a failed copy never looks like a cluster.
-        let scratch = "\(directory)/pgdata.basebackup"
-        try? FileManager.default.removeItem(atPath: scratch)
-        let result = try tools.run(
-            "pg_basebackup",
+        try makeDataDirectory(running: "pg_basebackup", failure: "pg_basebackup from \(primary.directory) failed") { scratch in
             [
                 "-D", scratch, "-h", primary.directory, "-p", String(primary.port), "-U", primary.user,
                 "-R", "-X", "stream", "-c", "fast",
-            ],
-            in: directory)
-        guard result.status == 0 else {
-            throw ClusterError("pg_basebackup from \(primary.directory) failed (exit \(result.status)): \(result.output)")
-        }
-        do {
-            try FileManager.default.moveItem(atPath: scratch, toPath: dataDirectory)
-        } catch {
-            throw ClusterError("cannot move the standby's copy into place at \(dataDirectory): \(error.localizedDescription)")
+            ]
         }
     }
 
@@ -172,23 +160,32 @@ public struct EmbeddedCluster: Sendable {
 
     private func initialize(logger: Logger) throws {
         logger.info("initialising embedded PostgreSQL cluster", metadata: ["directory": "\(dataDirectory)"])
-        // initdb into a scratch directory and rename it, so a crash part-way never leaves a half cluster behind.
-        let scratch = "\(directory)/pgdata.initdb"
+        try makeDataDirectory(running: "initdb", failure: "initdb failed") { scratch in
+            ["-D", scratch, "-U", user, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-instructions"]
+        } finish: { scratch in
+            let config = "\(scratch)/postgresql.conf"
+            guard let handle = FileHandle(forWritingAtPath: config) else {
+                throw ClusterError("cannot open \(config) to add Muster's settings")
+            }
+            handle.seekToEndOfFile()
+            handle.write(Data("\n# Added by Muster.\ninclude_if_exists = 'muster.conf'\n".utf8))
+            try handle.close()
+        }
+    }
+
+    /// Makes the data directory with `program`, writing into a scratch directory that is moved into place only once
+    /// it is complete (and `finish` has adjusted it), so a crash part-way never leaves a half cluster behind.
+    private func makeDataDirectory(
+        running program: String, failure: String, arguments: (_ scratch: String) -> [String],
+        finish: (_ scratch: String) throws -> Void = { _ in }
+    ) throws {
+        let scratch = "\(directory)/pgdata.\(program)"
         try? FileManager.default.removeItem(atPath: scratch)
-        let result = try tools.run(
-            "initdb",
-            ["-D", scratch, "-U", user, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-instructions"],
-            in: directory)
+        let result = try tools.run(program, arguments(scratch), in: directory)
         guard result.status == 0 else {
-            throw ClusterError("initdb failed (exit \(result.status)): \(result.output)")
+            throw ClusterError("\(failure) (exit \(result.status)): \(result.output)")
         }
-        let config = "\(scratch)/postgresql.conf"
-        guard let handle = FileHandle(forWritingAtPath: config) else {
-            throw ClusterError("cannot open \(config) to add Muster's settings")
-        }
-        handle.seekToEndOfFile()
-        handle.write(Data("\n# Added by Muster.\ninclude_if_exists = 'muster.conf'\n".utf8))
-        try handle.close()
+        try finish(scratch)
         do {
             try FileManager.default.moveItem(atPath: scratch, toPath: dataDirectory)
         } catch {

@@ -88,9 +88,9 @@ public final class PGConnection: @unchecked Sendable {
     /// the network has (keep-alives went unanswered). The pool asks before lending a connection, so a connection
     /// that died while idle is replaced rather than failing the first command after an outage.
     func isStillOpen() -> Bool {
-        guard let handle, reusable, PQstatus(handle) == CONNECTION_OK else { return false }
+        guard isHealthy, let handle else { return false }
         readWhatArrived(handle)
-        return PQstatus(handle) == CONNECTION_OK
+        return isHealthy
     }
 
     /// The server this connection reached, as `host:port` (for a unix socket, its directory): with several hosts in

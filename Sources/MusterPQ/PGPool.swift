@@ -145,7 +145,8 @@ public final class PGPool: Sendable, Service {
             Task { completion(await Result { try await withConnection(body) }) }
         }
         switch grant {
-        case .connection(let connection) where connection.isHealthy:
+        case .connection(let connection):
+            // Whether it is still open is asked on the pool thread, off the caller's (perhaps an event loop).
             onPoolThread({ [self] in release(connection) }) { [self] in
                 guard connection.isStillOpen() else {
                     discard(connection)
@@ -162,9 +163,6 @@ public final class PGPool: Sendable, Service {
                     completion(.failure(error))
                 }
             }
-        case .connection(let broken):
-            discard(broken)
-            fallthrough
         case nil:
             leaseInTask()
         }

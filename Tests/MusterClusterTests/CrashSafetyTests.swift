@@ -76,7 +76,7 @@ final class Progress: Sendable {
                         progress.attempted.withLock { _ = $0.insert(ref) }
                         guard let reply = try? await client.send("VOLUNTEER.REGISTER " + Self.registration(ref)) else { return }
                         guard reply.isOK else { return }
-                        let id = (try? JSONSerialization.jsonObject(with: Data((reply.payload ?? "").utf8)) as? [String: Any])?["id"] as? Int
+                        let id = reply.object?["id"] as? Int
                         progress.acknowledged.withLock { $0[ref] = id ?? -1 }
                     }
                 }
@@ -107,7 +107,7 @@ final class Progress: Sendable {
         for ref in sent.sorted() {
             let reply = try await client.send("VOLUNTEER.REGISTER " + Self.registration(ref))
             #expect(reply.isOK, "\(ref): \(reply)")
-            let object = try JSONSerialization.jsonObject(with: Data((reply.payload ?? "").utf8)) as? [String: Any]
+            let object = reply.object
             if object?["created"] as? Bool == true { created += 1 }
             if let id = acked[ref] { #expect(object?["id"] as? Int == id, "\(ref)") }
         }

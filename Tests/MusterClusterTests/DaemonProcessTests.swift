@@ -217,27 +217,30 @@ import Testing
 
     @Test func badFlagsAreClearErrors() async throws {
         let musterd = try RepositoryPaths.executable("musterd")
-        let badListen = try ChildProcess.run([musterd, "--listen", "localhost"])
-        #expect(badListen.status != 0)
-        #expect(badListen.output.contains("expected HOST:PORT"))
-        let noLoops = try ChildProcess.run([musterd, "--event-loops", "0"])
-        #expect(noLoops.status != 0)
-        #expect(noLoops.output.contains("--event-loops must be a positive whole number, got 0"), "\(noLoops.output)")
-        // A malformed database URL stops musterd at once, with libpq's reason, instead of retrying forever.
-        let badURL = try ChildProcess.run([musterd, "--database-url", "postgresql://db.internal/muster?sslmode", "--listen", "127.0.0.1:0"])
-        #expect(badURL.status != 0)
-        #expect(badURL.output.contains("--database-url (MUSTER_DATABASE_URL): invalid database URL: missing key/value separator"), "\(badURL.output)")
-        let badLevel = try ChildProcess.run([musterd, "--log-level", "loud"])
-        #expect(badLevel.output.contains("log level must be one of"))
+        // Each refused before anything starts, with the reason.
+        let refused: [(arguments: [String], reason: String)] = [
+            (["--listen", "localhost"], "expected HOST:PORT"),
+            (["--event-loops", "0"], "--event-loops must be a positive whole number, got 0"),
+            // A malformed database URL stops musterd at once, with libpq's reason, instead of retrying forever.
+            (
+                ["--database-url", "postgresql://db.internal/muster?sslmode", "--listen", "127.0.0.1:0"],
+                "--database-url (MUSTER_DATABASE_URL): invalid database URL: missing key/value separator"
+            ),
+            (["--log-level", "loud"], "log level must be one of"),
+            (["--tls-key", "/nonexistent/key.pem"], "--tls-certificate and --tls-key go together"),
+            (
+                ["--tls-certificate", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"],
+                "cannot read the TLS certificate chain /nonexistent/cert.pem"
+            ),
+        ]
+        for (arguments, reason) in refused {
+            let run = try ChildProcess.run([musterd] + arguments)
+            #expect(run.status != 0, "\(arguments)")
+            #expect(run.output.contains(reason), "\(arguments): \(run.output)")
+        }
         let badToken = try await musterctl(["token", "create", "--role", "state", "--state", "ZZ", "--name", "x"])
         #expect(badToken.status != 0)
         #expect(badToken.output.contains("\"ZZ\" is not a US state or territory code"))
-        let halfTLS = try ChildProcess.run([musterd, "--tls-key", "/nonexistent/key.pem"])
-        #expect(halfTLS.status != 0)
-        #expect(halfTLS.output.contains("--tls-certificate and --tls-key go together"), "\(halfTLS.output)")
-        let missingTLS = try ChildProcess.run([musterd, "--tls-certificate", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"])
-        #expect(missingTLS.status != 0)
-        #expect(missingTLS.output.contains("cannot read the TLS certificate chain /nonexistent/cert.pem"), "\(missingTLS.output)")
     }
 
     @Test func solveMatchesTheKnownOptimumOfEachSample() async throws {

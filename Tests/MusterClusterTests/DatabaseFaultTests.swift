@@ -108,8 +108,7 @@ final class OutageLog: Sendable {
         try await withTestServer { server in
             let client = try await server.connect(role: .state, state: "NY")
             let registered = try await client.send("VOLUNTEER.REGISTER " + CrashSafetyTests.registration("before"))
-            let id = try #require(
-                (try JSONSerialization.jsonObject(with: Data((registered.payload ?? "").utf8)) as? [String: Any])?["id"] as? Int)
+            let id = try #require(registered.object?["id"] as? Int, "\(registered)")
             // Read-only for this session and every new one; the other sessions are ended, so the pool opens new ones.
             try await server.pool.withConnection { connection in
                 try connection.executeScript("""
@@ -210,7 +209,7 @@ final class OutageLog: Sendable {
 
             // An operator sees where musterd now is.
             let admin = try await server.connect(role: .admin)
-            let stats = try JSONSerialization.jsonObject(with: Data((try await admin.send("STATS").payload ?? "").utf8)) as? [String: Any]
+            let stats = try await admin.send("STATS").object
             #expect((stats?["database"] as? [String: Any])?["server"] as? String == "\(standby.directory):\(standby.port)")
             await admin.close()
 
@@ -223,9 +222,7 @@ final class OutageLog: Sendable {
             let announced = try await eventually(within: .seconds(40), every: .zero) {
                 attempt += 1
                 let reply = try await registrar.send("VOLUNTEER.REGISTER " + CrashSafetyTests.registration("after-\(attempt)"))
-                guard reply.isOK, let payload = reply.payload,
-                    let id = (try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any])?["id"] as? Int
-                else { return false }
+                guard let id = reply.object?["id"] as? Int else { return false }
                 return (try? await watcher.waitForEvent(timeout: .seconds(2)) { $0.contains(#""id":\#(id),"#) }) != nil
             }
             #expect(announced, "a registration on the new primary is announced to subscribers")
@@ -255,7 +252,7 @@ extension OutageLog {
             let ref = "r-\(worker)-\(index)"
             let reply = try await client.send("VOLUNTEER.REGISTER " + CrashSafetyTests.registration(ref))
             if reply.isOK {
-                let id = (try? JSONSerialization.jsonObject(with: Data((reply.payload ?? "").utf8)) as? [String: Any])?["id"] as? Int
+                let id = reply.object?["id"] as? Int
                 acknowledged.withLock { $0[ref] = id ?? -1 }
                 // A read as well, through the batched eligibility path: decided, or UNAVAILABLE, nothing else.
                 let check = try await client.send("ELIGIBILITY.CHECK \(id ?? -1) NY")

@@ -96,6 +96,10 @@ import Testing
             // prepared statement it may still show the connection's previous one.)
             var waiting = 0
             _ = try await eventually(every: .milliseconds(50)) {
+                // The blocker is inside its transaction, where PostgreSQL keeps its first list of sessions until the
+                // transaction ends: without discarding it, AUTH on a pool connection opened after the first look
+                // (as happens on a loaded machine) never appears, and the test waited 60 s and failed.
+                try blocker.query("SELECT pg_stat_clear_snapshot()")
                 waiting = try blocker.query(
                     """
                     SELECT count(*) AS n FROM pg_stat_activity
