@@ -15,6 +15,10 @@ public struct PGConnectionConfiguration: Sendable {
     public var statementTimeoutMilliseconds: Int = 30_000
     /// Shown in `pg_stat_activity`.
     public var applicationName: String = "musterd"
+    /// Every transaction read-only (`default_transaction_read_only`, set after the caller's options so they cannot
+    /// undo it): for connections that must never write, such as the reports' read replica, which may also be given
+    /// a primary.
+    public var readOnly: Bool = false
 
     /// A server given by a `postgresql://` URI or a libpq `key=value` connection string, read into its keywords at
     /// once, so a malformed one is refused here, with libpq's reason, rather than at every connection attempt.
@@ -74,6 +78,7 @@ public struct PGConnectionConfiguration: Sendable {
         if statementTimeoutMilliseconds > 0 { options.append("-c statement_timeout=\(statementTimeoutMilliseconds)") }
         options += keywords.filter { $0.key == "options" }.map(\.value)
         options.append("-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=iso_8601")
+        if readOnly { options.append("-c default_transaction_read_only=on") }
         keywords.removeAll { $0.key == "options" }
         keywords.append(("options", options.joined(separator: " ")))
         return keywords

@@ -107,7 +107,10 @@ public struct CommandCompletion: Sendable {
 
 /// The shared services a command may use.
 public final class ServerServices: Sendable {
+    /// The primary database.
     public let pool: PGPool
+    /// Where reports and searches read: the replica when there is one, else `pool`.
+    public let reports: ReportDatabase
     public let tokens: TokenStore
     public let volunteers: VolunteerStore
     public let audit: AuditLog
@@ -136,8 +139,10 @@ public final class ServerServices: Sendable {
     /// Today's date; the registry's dates (expiry, availability) are judged against it.
     public let today: @Sendable () -> CalendarDate
 
+    /// - Parameter replica: a streaming replica of `pool`'s database for reports and searches.
     public init(
-        pool: PGPool, tokens: TokenStore = TokenStore(), logger: Logger, matching: MatchingSettings = MatchingSettings(),
+        pool: PGPool, replica: PGPool? = nil, tokens: TokenStore = TokenStore(), logger: Logger,
+        matching: MatchingSettings = MatchingSettings(),
         authThrottle: AuthThrottle = AuthThrottle(), readiness: DatabaseReadiness = DatabaseReadiness(ready: true),
         today: @escaping @Sendable () -> CalendarDate = { CalendarDate.today() }
     ) {
@@ -155,6 +160,7 @@ public final class ServerServices: Sendable {
         self.readiness = readiness
         let metrics = ServerMetrics()
         self.metrics = metrics
+        self.reports = ReportDatabase(primary: pool, replica: replica, metrics: metrics, logger: logger)
         let announcer = RegistrationAnnouncer(pool: pool, store: volunteers, logger: logger)
         self.announcer = announcer
         self.registrations = RegistrationBatcher(

@@ -166,7 +166,7 @@ enum EligibilityCommands {
 // MARK: - Scanning a state's registry
 
 /// Reads a state's volunteers in id order, a batch per lease, so that a report over a large registry holds neither
-/// a connection nor the whole registry for long.
+/// a connection nor the whole registry for long. Reports read on the replica when there is one.
 enum RegistryScan {
     static let batchSize = 2000
 
@@ -178,7 +178,7 @@ enum RegistryScan {
         var after: Int64 = 0
         while true {
             let (scanFilter, from) = (filter, after)
-            let batch = try await context.services.pool.withConnection { connection in
+            let batch = try await context.services.reports.withConnection { connection in
                 try store.list(connection, filter: scanFilter, after: from, limit: batchSize)
             }
             for record in batch { try body(record) }

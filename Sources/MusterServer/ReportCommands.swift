@@ -5,7 +5,8 @@ import MusterProtocol
 import MusterRegistry
 import MusterStore
 
-/// Reports for state departments and admins: the funnel, expiring credentials, the audit log.
+/// Reports for state departments and admins: the funnel, expiring credentials, the audit log. The funnel and the
+/// expiring list read on the replica when there is one; the audit log on the primary, so it shows the latest.
 enum ReportCommands {
     static var all: [Command] { [funnel, expiring, audit] }
 
@@ -28,7 +29,7 @@ enum ReportCommands {
             try RequestBody.fields(request) { reader in state = try reportState(&reader, context) }
             let scope = state
             let store = context.services.volunteers
-            var rows = try await context.services.pool.withConnection { connection in try store.funnel(connection, state: scope) }
+            var rows = try await context.services.reports.withConnection { connection in try store.funnel(connection, state: scope) }
             let eligible = try await eligibleCounts(state: scope, context)
             for index in rows.indices {
                 rows[index].eligible = eligible[FunnelKey(category: rows[index].category, profession: rows[index].profession)] ?? 0
@@ -87,7 +88,7 @@ enum ReportCommands {
             }
             let (scope, until, max) = (state, context.services.today().adding(days: days), limit)
             let store = context.services.volunteers
-            let rows = try await context.services.pool.withConnection { connection in
+            let rows = try await context.services.reports.withConnection { connection in
                 try store.expiring(connection, state: scope, until: until, limit: max)
             }
             return CommandResult(.rows(rows.map { JSONText.encode($0) }, summary: JSONText.encode(["count": rows.count])))

@@ -109,6 +109,11 @@ public final class ServerMetrics: Sendable {
         registrationBatchSizes.record(size)
     }
 
+    /// The counter of report and search reads served by `database` (`replica` or `primary`).
+    func reportReads(from database: String) -> CoreMetrics.Counter {
+        CoreMetrics.Counter(label: "muster_report_reads_total", dimensions: [("database", database)], factory: factory)
+    }
+
     /// The instruments of one command (made on first use); callers may keep them.
     func instruments(for name: String) -> CommandInstruments {
         instruments.withLockedValue { instruments in
@@ -194,9 +199,11 @@ public final class ServerMetrics: Sendable {
         let volunteers: [(state: String, status: String, count: Int)]
         /// The server answering (`host:port`): after a failover, the new primary.
         let server: String?
+        /// Where the replica is and how far behind; nil without a serving replica.
+        let replica: ReportDatabase.ReplicaReading?
     }
 
-    /// Brings the gauges up to date (pool, subscribers, backfill, database, volunteers); returns what it read from
+    /// Brings the gauges up to date (pool, subscribers, backfill, database, replica, volunteers); returns what it read from
     /// the database, or nil when the database could not be asked.
     @discardableResult
     func refresh(_ services: ServerServices) async -> DatabaseReading? {
@@ -207,7 +214,16 @@ public final class ServerMetrics: Sendable {
         subscribers.record(services.events.subscribers)
         backfillWaiting.record(services.backfill.waiting.count)
         databaseReady.record(services.readiness.isReady ? 1 : 0)
+        // The replica's gauges exist only when musterd has a replica.
+        let reports = services.reports
+        let hasReplica = reports.replica != nil
+        if hasReplica {
+            CoreMetrics.Gauge(label: "muster_replica_serving", factory: factory).record(reports.replicaState == .serving ? 1 : 0)
+        }
         guard services.readiness.isReady else { return nil }
+        let replica = await reports.replicaReading()
+        // The last lag measured stays while the replica is not serving (`muster_replica_serving` 0).
+        if hasReplica, let lag = replica?.lagBytes { CoreMetrics.Gauge(label: "muster_replica_lag_bytes", factory: factory).record(lag) }
         let reading = try? await services.pool.withConnection { connection in
             DatabaseReading(
                 volunteers: try connection.query(
@@ -215,7 +231,7 @@ public final class ServerMetrics: Sendable {
                 ).map { row -> (state: String, status: String, count: Int) in
                     (try row.decode("state"), try row.decode("status"), Int(try row.decode("n", as: Int64.self)))
                 },
-                server: connection.serverAddress)
+                server: connection.serverAddress, replica: replica)
         }
         if let reading { recordVolunteers(reading.volunteers) }
         return reading

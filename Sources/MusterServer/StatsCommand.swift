@@ -13,6 +13,26 @@ enum StatsCommand {
             let poolInUse: Int
             let poolWaiting: Int
             let poolMax: Int
+            /// The reports' replica; null when musterd has none.
+            @ExplicitNull var replica: Replica?
+        }
+
+        /// Where reports and searches read, and how far behind.
+        struct Replica: Encodable {
+            /// `serving`, `checking` (not yet checked, or due to be checked again), `passed over` (failed
+            /// lately: reads go to the primary) or `refused` (not a copy of the primary: never used).
+            let state: String
+            /// The replica server answering (`host:port`), null when not serving.
+            let server: String?
+            /// Why it is passed over or refused.
+            let reason: String?
+            /// Bytes of the primary's WAL it has yet to replay, null when not serving or not replaying.
+            let lagBytes: Int64?
+            let poolOpen: Int
+            let poolMax: Int
+            /// Reads served by the replica and, while it could not serve them, by the primary.
+            let readsFromReplica: Int
+            let readsFromPrimary: Int
         }
 
         struct Connections: Encodable {
@@ -55,6 +75,20 @@ enum StatsCommand {
                 for entry in reading.volunteers { byStatus![entry.status, default: 0] += entry.count }
             }
             let pool = services.pool.statistics
+            var replica: Stats.Replica?
+            if let replicaPool = services.reports.replica {
+                let (state, reason): (String, String?) =
+                    switch services.reports.replicaState {
+                    case .unchecked: ("checking", nil)
+                    case .serving: ("serving", nil)
+                    case .passedOver(let until, let reason): (ContinuousClock.now < until ? "passed over" : "checking", reason)
+                    case .refused(let reason): ("refused", reason)
+                    }
+                let reads = services.reports.readCounts
+                replica = Stats.Replica(
+                    state: state, server: reading?.replica?.server, reason: reason, lagBytes: reading?.replica?.lagBytes, poolOpen: replicaPool.statistics.open,
+                    poolMax: replicaPool.configuration.maxConnections, readsFromReplica: reads.replica, readsFromPrimary: reads.primary)
+            }
             let connections = metrics.connectionTotals
             let uptime = ContinuousClock.now - metrics.started
             let stats = Stats(
@@ -64,7 +98,7 @@ enum StatsCommand {
                     ready: services.readiness.isReady, reason: services.readiness.isReady ? nil : services.readiness.reason,
                     server: reading?.server,
                     poolOpen: pool.open, poolInUse: pool.inUse, poolWaiting: pool.waiting,
-                    poolMax: services.pool.configuration.maxConnections),
+                    poolMax: services.pool.configuration.maxConnections, replica: replica),
                 connections: .init(open: connections.open, opened: connections.opened, refused: connections.refused),
                 commands: metrics.commandTotals.mapValues { totals in
                     .init(

@@ -249,16 +249,25 @@ enum VolunteerCommands {
             let (filter, after, limit, full) = (requested, query.after, query.limit, query.full)
             let store = context.services.volunteers
             let identity = context.identity
-            // Full records carry contact details: reading them is audited, one row per page.
-            let records = try await context.services.pool.withTransaction { connection in
-                let records = try store.list(connection, filter: filter, after: after, limit: limit + 1)
-                if full, !records.isEmpty {
-                    try context.services.audit.record(
-                        connection, actor: identity, action: "volunteer.export", entity: "volunteer", entityID: nil,
-                        state: filter.state, before: nil,
-                        after: try PGJSON(encoding: ["ids": records.prefix(limit).map(\.id)]))
+            let records: [VolunteerRecord]
+            if full {
+                // Full records carry contact details: reading them is audited, one row per page, in the same
+                // transaction on the primary (a record is never shown unaudited).
+                records = try await context.services.pool.withTransaction { connection in
+                    let records = try store.list(connection, filter: filter, after: after, limit: limit + 1)
+                    if !records.isEmpty {
+                        try context.services.audit.record(
+                            connection, actor: identity, action: "volunteer.export", entity: "volunteer", entityID: nil,
+                            state: filter.state, before: nil,
+                            after: try PGJSON(encoding: ["ids": records.prefix(limit).map(\.id)]))
+                    }
+                    return records
                 }
-                return records
+            } else {
+                // A search's summaries: on the replica when there is one.
+                records = try await context.services.reports.withConnection { connection in
+                    try store.list(connection, filter: filter, after: after, limit: limit + 1)
+                }
             }
             let page = Array(records.prefix(limit))
             let next = records.count > limit ? page.last.map { VolunteerQuery.cursor(after: $0.id) } : nil

@@ -159,6 +159,14 @@ extension MusterCtl {
             let ready = database["ready"] as? Bool == true
             let databaseServer = (database["server"] as? String).map { " on \($0)" } ?? ""
             print("database  \(ready ? "ready\(databaseServer)" : "NOT READY: \(database["reason"] ?? "?")"); pool \(database["poolInUse"] ?? "?") in use of \(database["poolOpen"] ?? "?") open (max \(database["poolMax"] ?? "?")), \(database["poolWaiting"] ?? "?") waiting")
+            if let replica = database["replica"] as? [String: Any] {
+                var line = "replica   \(replica["state"] ?? "?")"
+                if let server = replica["server"] as? String { line += " on \(server)" }
+                if let lag = replica["lagBytes"] as? Int { line += ", \(lag) bytes behind" }
+                if let reason = replica["reason"] as? String { line += " (\(reason))" }
+                line += "; reports read there \(replica["readsFromReplica"] ?? "?"), on the primary \(replica["readsFromPrimary"] ?? "?")"
+                print(line)
+            }
             print("clients   \(connections["open"] ?? "?") open, \(connections["opened"] ?? "?") since start, \(connections["refused"] ?? "?") refused")
             print("events    \(figures["eventSubscribers"] ?? "?") subscriber(s), \(figures["eventsPublished"] ?? "?") published; rounds \(figures["matchRounds"] ?? "?"), backfill waiting \((figures["backfillWaiting"] as? [String])?.joined(separator: " ") ?? "-")")
             if let volunteers = figures["volunteersByStatus"] as? [String: Int] {

@@ -39,6 +39,9 @@ struct Musterd: AsyncParsableCommand {
     @Option(help: "Database connections in the pool (env MUSTER_POOL_SIZE; default 16).")
     var poolSize: Int?
 
+    @Option(help: "A streaming replica of the database, URL or connection string, for reports and searches (env MUSTER_REPLICA_URL; default: none, they read the primary). Read-only sessions; the primary answers whenever the replica cannot.")
+    var replicaURL: String?
+
     @Option(help: "Threads serving client connections and the metrics port (env MUSTER_EVENT_LOOPS; default one per CPU core).")
     var eventLoops: Int?
 
@@ -121,9 +124,24 @@ struct Musterd: AsyncParsableCommand {
         let metricsAddress = metricsText == "off" ? nil : try Environment.parseHostPort(metricsText, what: "metrics address")
         let skip = skipMigrations || environment.flag("MUSTER_SKIP_MIGRATIONS")
 
+        var replicaConnection: PGConnectionConfiguration?
+        if let url = replicaURL ?? environment.string("MUSTER_REPLICA_URL") {
+            do {
+                replicaConnection = try PGConnectionConfiguration(url: url)
+            } catch {
+                throw ValidationError("--replica-url (MUSTER_REPLICA_URL): \(error.message)")
+            }
+            replicaConnection?.readOnly = true
+            replicaConnection?.applicationName = "musterd-reports"
+        }
+
         let target = try await database.resolve(logger: logger)
         let pool = PGPool(
             configuration: PGPoolConfiguration(connection: target.connection, maxConnections: poolSize), logger: logger)
+        let replica = replicaConnection.map { connection in
+            logger.info("reports and searches will read from a replica", metadata: ["replica": "\(connection.redacted)"])
+            return PGPool(configuration: PGPoolConfiguration(connection: connection, maxConnections: poolSize), logger: logger)
+        }
         // musterd listens at once; until the database is reachable, migrated and seeded, commands that need it get
         // ERR UNAVAILABLE while this keeps retrying (a changed migration or a bad rule pack stops musterd instead).
         let readiness = DatabaseReadiness()
@@ -138,7 +156,7 @@ struct Musterd: AsyncParsableCommand {
             }
         }
 
-        let services = ServerServices(pool: pool, logger: logger, matching: matching, readiness: readiness)
+        let services = ServerServices(pool: pool, replica: replica, logger: logger, matching: matching, readiness: readiness)
         // NIO's shared group (a loop per core) unless a number was asked for; a group of our own is shut down last.
         let loops = loopCount.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) }
         let loopGroup = loops ?? MultiThreadedEventLoopGroup.singleton
@@ -147,6 +165,7 @@ struct Musterd: AsyncParsableCommand {
             runnable.append(.init(service: EmbeddedClusterService(cluster: cluster, logger: logger)))
         }
         runnable.append(.init(service: pool))
+        if let replica { runnable.append(.init(service: replica)) }
         runnable.append(.init(service: preparation, successTerminationBehavior: .ignore))
         runnable.append(.init(service: ExpiryWatch(pool: pool, logger: logger, backfill: services.backfill, readiness: readiness)))
         runnable.append(

@@ -71,9 +71,12 @@ import Testing
         let created = try JSONSerialization.jsonObject(with: Data(create.output.utf8)) as? [String: Any]
         let token = try #require(created?["token"] as? String)
 
-        // First daemon run: serves, and on SIGTERM stops itself and the cluster.
+        // First daemon run: serves, and on SIGTERM stops itself and the cluster. Its "replica" for reports and
+        // searches is the cluster itself (as a deployment may start before its replica exists): a copy of itself,
+        // so it serves, read-only.
         let log = root + "/musterd.log"
-        let (daemon, port) = try await startDaemon(dataDir: dataDir, log: log)
+        let itself = cluster.connection.parameters.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        let (daemon, port) = try await startDaemon(dataDir: dataDir, log: log, extra: ["--replica-url", itself])
         #expect(cluster.isRunning())
         let client = try await MusterClient.connect(host: "127.0.0.1", port: port)
         #expect(try await client.send("PING").payload == "PONG")
@@ -104,6 +107,9 @@ import Testing
         #expect(daemonStatus.output.contains("you are   e2e (admin, token "), "\(daemonStatus.output)")
         #expect(daemonStatus.output.contains("database  ready on \(cluster.directory):\(cluster.port); pool "), "\(daemonStatus.output)")
         #expect(daemonStatus.output.contains("volunteers registered 1"), "\(daemonStatus.output)")
+        #expect(
+            daemonStatus.output.contains("replica   serving on \(cluster.directory):\(cluster.port); reports read there "),
+            "\(daemonStatus.output)")
         // Bulk intake: good rows stored, bad rows reported by line and column, a re-run creates nothing.
         let csv = root + "/intake.csv"
         try """
@@ -225,6 +231,10 @@ import Testing
             (
                 ["--database-url", "postgresql://db.internal/muster?sslmode", "--listen", "127.0.0.1:0"],
                 "--database-url (MUSTER_DATABASE_URL): invalid database URL: missing key/value separator"
+            ),
+            (
+                ["--replica-url", "host=replica.internal colour=blue", "--listen", "127.0.0.1:0"],
+                "--replica-url (MUSTER_REPLICA_URL): invalid database URL:"
             ),
             (["--log-level", "loud"], "log level must be one of"),
             (["--tls-key", "/nonexistent/key.pem"], "--tls-certificate and --tls-key go together"),

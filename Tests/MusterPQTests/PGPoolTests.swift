@@ -226,6 +226,27 @@ import Testing
         #expect(settings == ["muster-east", "1234ms", "UTC", "public"])
     }
 
+    /// A read-only configuration cannot write, even when the connection string's own options ask for writes.
+    @Test func aReadOnlyConnectionRefusesWritesWhateverItsOptionsSay() async throws {
+        let base = try await TestCluster.makeDatabase()
+        let keywords = base.parameters.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        var readOnly = try PGConnectionConfiguration(url: keywords + " options='-c default_transaction_read_only=off'")
+        readOnly.readOnly = true
+        let error = try await blocking { [readOnly] () -> PGError? in
+            let connection = try PGConnection.connect(readOnly, logger: Logger(label: "test"))
+            defer { connection.close() }
+            #expect(try connection.query("SELECT 1 AS one").first?.decode("one", as: Int32.self) == 1)
+            do {
+                try connection.executeScript("CREATE TABLE written (id int)")
+                return nil
+            } catch let error as PGError {
+                return error
+            }
+        }
+        #expect(error?.sqlState == "25006", "\(String(describing: error))")
+        #expect(error?.kind == .serverUnavailable)
+    }
+
     @Test func aMalformedURLIsRefusedWithLibpqsReason() {
         let error = #expect(throws: PGError.self) { try PGConnectionConfiguration(url: "postgresql://db.internal:5432/muster?sslmode") }
         #expect(error?.message.hasPrefix("invalid database URL: ") == true, "\(String(describing: error))")

@@ -8,42 +8,6 @@ import Testing
 /// The metrics port scraped and parsed by a real Prometheus text-format parser (Debian's python3-prometheus-client),
 /// and STATS over the protocol.
 @Suite struct MetricsTests {
-    /// Fetches /metrics and prints every sample as `name{labels} value`, one per line, as the parser read them.
-    static let scraper = """
-        import sys, urllib.request
-        from prometheus_client.parser import text_string_to_metric_families
-        text = urllib.request.urlopen(sys.argv[1], timeout=10).read().decode()
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
-                print(f"{family.type} {sample.name}{{{labels}}} {sample.value}")
-        """
-
-    static func scrape(port: Int) async throws -> [String: (type: String, value: Double)] {
-        let (text, problem, status) = try await blocking {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-            process.arguments = ["-c", scraper, "http://127.0.0.1:\(port)/metrics"]
-            let output = Pipe()
-            let errors = Pipe()
-            process.standardOutput = output
-            process.standardError = errors
-            try process.run()
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            let problem = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return (text, problem, process.terminationStatus)
-        }
-        guard status == 0 else { throw TestSupportError("the Prometheus parser refused the scrape: \(problem)") }
-        var samples: [String: (type: String, value: Double)] = [:]
-        for line in text.split(separator: "\n") {
-            let parts = line.split(separator: " ")
-            guard parts.count == 3, let value = Double(parts[2]) else { continue }
-            samples[String(parts[1])] = (String(parts[0]), value)
-        }
-        return samples
-    }
-
     @Test func theMetricsPortIsScrapedAndParsed() async throws {
         try await withTestServer(today: { StaffingTests.today }) { server in
             let staffing = StaffingTests()
@@ -55,7 +19,7 @@ import Testing
             #expect(try await ny.send(#"MATCH.RUN NY {"dryRun": true}"#).isOK)
             #expect(try await ny.send("EVENTS.SUBSCRIBE").isOK)
 
-            let samples = try await Self.scrape(port: server.metricsPort)
+            let samples = try await scrapeMetrics(port: server.metricsPort)
             #expect(samples[#"muster_commands_total{command="PING",outcome="ok"}"#]?.value == 5, "\(samples.keys.sorted())")
             #expect(samples[#"muster_commands_total{command="PING",outcome="ok"}"#]?.type == "counter")
             #expect(samples[#"muster_commands_total{command="UNKNOWN",outcome="UNKNOWN_COMMAND"}"#]?.value == 1)
@@ -72,6 +36,8 @@ import Testing
             #expect(samples[#"muster_volunteers{state="NY",status="available"}"#]?.value == 1)
             #expect(samples[#"muster_match_rounds_total{kind="dry_run"}"#]?.value == 1)
             #expect(samples[#"muster_match_round_duration_seconds_count{kind="dry_run"}"#]?.value == 1)
+            // Without a replica, nothing about one.
+            #expect(samples.keys.filter { $0.hasPrefix("muster_replica_") || $0.hasPrefix("muster_report_reads") }.isEmpty)
 
             // STATS tells an operator the same essentials.
             let stats = try staffing.object(try await admin.send("STATS").payload)
@@ -79,6 +45,7 @@ import Testing
             #expect((stats["database"] as? [String: Any])?["ready"] as? Bool == true)
             let testCluster = try TestCluster.cluster()
             #expect((stats["database"] as? [String: Any])?["server"] as? String == "\(testCluster.directory):\(testCluster.port)")
+            #expect((stats["database"] as? [String: Any])?["replica"] is NSNull, "no replica: null")
             #expect((stats["connections"] as? [String: Any])?["open"] as? Int == 2)
             let commands = try #require(stats["commands"] as? [String: [String: Any]])
             #expect(commands["PING"]?["count"] as? Int == 5)

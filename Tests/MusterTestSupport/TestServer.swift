@@ -65,11 +65,13 @@ public struct TestServer: Sendable {
 /// - Parameters:
 ///   - configure: adjusts the server configuration (port is always ephemeral).
 ///   - database: a database to use instead of a fresh one (for example an unreachable one).
+///   - replica: a replica of that database for reports and searches (read-only sessions, as musterd makes them).
 ///   - registry: the commands served (musterd's own unless a test adds some).
 public func withTestServer(
     configure: (inout ServerConfiguration) -> Void = { _ in },
     registry: CommandRegistry = MusterServer.standardCommands,
     database: PGConnectionConfiguration? = nil,
+    replica: PGConnectionConfiguration? = nil,
     migrate: Bool = true,
     matching: MatchingSettings = MatchingSettings(backfillDelay: .milliseconds(200)),
     authThrottle: AuthThrottle = AuthThrottle(),
@@ -95,7 +97,14 @@ public func withTestServer(
     }
     let (addresses, addressContinuation) = AsyncStream.makeStream(of: SocketAddress.self)
     let (metricsAddresses, metricsContinuation) = AsyncStream.makeStream(of: SocketAddress.self)
-    let services = ServerServices(pool: pool, logger: logger, matching: matching, authThrottle: authThrottle, today: today)
+    let replicaPool = replica.map { replica in
+        var configuration = PGPoolConfiguration(connection: replica, maxConnections: 4, checkoutTimeout: .seconds(10))
+        configuration.connection.connectTimeoutSeconds = 2
+        configuration.connection.readOnly = true
+        return PGPool(configuration: configuration, logger: logger)
+    }
+    let services = ServerServices(
+        pool: pool, replica: replicaPool, logger: logger, matching: matching, authThrottle: authThrottle, today: today)
     let server = MusterServer(
         configuration: configuration, services: services, registry: registry,
         eventLoopGroup: eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton,
@@ -106,7 +115,8 @@ public func withTestServer(
     let group = ServiceGroup(
         configuration: .init(
             services: [
-                .init(service: pool),
+                .init(service: pool)
+            ] + (replicaPool.map { [.init(service: $0)] } ?? []) + [
                 .init(
                     service: DatabaseWatch(
                         book: services.orders, events: services.events, revocations: services.revocations, pool: pool, connection: connection, logger: logger)),

@@ -1,0 +1,146 @@
+import Foundation
+import Logging
+import MusterClient
+import MusterCluster
+import MusterPQ
+import MusterTestSupport
+import Testing
+
+/// Reports and searches on a streaming replica (`--replica-url`): a real primary and a standby made from it with
+/// `pg_basebackup`, which the test pauses, resumes and kills.
+@Suite(.serialized) struct ReplicaReportsTests {
+    let logger = Logger(label: "test")
+
+    /// The `registered` counts of a `VOLUNTEER.FUNNEL` reply, summed.
+    static func registeredInFunnel(_ reply: Response) -> Int? {
+        guard reply.isOK else { return nil }
+        return reply.rows.reduce(0) { total, row in
+            let object = (try? JSONSerialization.jsonObject(with: Data(row.utf8))) as? [String: Any]
+            return total + (object?["registered"] as? Int ?? 0)
+        }
+    }
+
+    /// The `count` of a listing's summary (`VOLUNTEER.LIST`, `ELIGIBILITY.BLOCKERS`: `volunteers`).
+    static func count(_ reply: Response, _ key: String = "count") -> Int? {
+        reply.object?[key] as? Int
+    }
+
+    /// The `database.replica` object of `STATS`.
+    static func replicaStats(_ admin: MusterClient) async throws -> [String: Any]? {
+        let stats = try await admin.send("STATS").object
+        return (stats?["database"] as? [String: Any])?["replica"] as? [String: Any]
+    }
+
+    @Test func reportsAndSearchesReadTheReplicaAndThePrimaryAnswersWhileItCannot() async throws {
+        let root = try makeScratchDirectory("replica")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let primary = try EmbeddedCluster(directory: root + "/primary")
+        defer { try? primary.kill(logger: logger) }
+        let standby = try EmbeddedCluster(directory: root + "/standby")
+        defer { try? standby.kill(logger: logger) }
+        try await blocking { [logger] in
+            try primary.start(logger: logger)
+            try standby.createStandby(of: primary, logger: logger)
+            try standby.start(logger: logger)
+        }
+        // The test's own look at the standby (musterd's replica pool is its own).
+        let standbyPool = PGPool(configuration: PGPoolConfiguration(connection: standby.connection, maxConnections: 1), logger: logger)
+
+        try await withTestServer(database: primary.connection, replica: standby.connection) { server in
+            let registrar = try await server.connect(role: .state, state: "NY")
+            let admin = try await server.connect(role: .admin)
+            for index in 1...3 {
+                #expect(try await registrar.send("VOLUNTEER.REGISTER " + CrashSafetyTests.registration("rep-\(index)")).isOK)
+            }
+            // The standby has replayed them (and the migrations before them).
+            let replayed = try await eventually {
+                (try? await standbyPool.query("SELECT count(*)::int AS n FROM volunteers").first?.decode("n", as: Int32.self)) == 3
+            }
+            try #require(replayed, "the standby should replay the three registrations")
+
+            // Replay paused: what the primary acknowledges now, the replica does not have.
+            _ = try await standbyPool.query("SELECT pg_wal_replay_pause()")
+            let paused = try await eventually {
+                try await standbyPool.query("SELECT pg_get_wal_replay_pause_state() AS s").first?.decode("s", as: String.self) == "paused"
+            }
+            try #require(paused)
+            for index in 4...5 {
+                #expect(try await registrar.send("VOLUNTEER.REGISTER " + CrashSafetyTests.registration("rep-\(index)")).isOK)
+            }
+
+            // Reports and searches are the replica's view: three volunteers.
+            #expect(Self.count(try await registrar.send(#"VOLUNTEER.LIST {"limit": 100}"#)) == 3)
+            #expect(Self.registeredInFunnel(try await registrar.send("VOLUNTEER.FUNNEL")) == 3)
+            #expect(Self.count(try await registrar.send("ELIGIBILITY.BLOCKERS NY"), "volunteers") == 3)
+            #expect(try await registrar.send(#"VOLUNTEER.EXPIRING {"withinDays": 3650}"#).isOK)
+            // Full records are read on the primary with their audit row: all five.
+            #expect(Self.count(try await registrar.send(#"VOLUNTEER.LIST {"limit": 100, "full": true}"#)) == 5)
+
+            var replica = try await Self.replicaStats(admin)
+            #expect(replica?["state"] as? String == "serving", "\(String(describing: replica))")
+            #expect(replica?["server"] as? String == "\(standby.directory):\(standby.port)")
+            #expect((replica?["lagBytes"] as? Int).map { $0 > 0 } == true, "replay is paused: \(String(describing: replica))")
+            #expect((replica?["readsFromReplica"] as? Int).map { $0 >= 4 } == true)
+            #expect(replica?["readsFromPrimary"] as? Int == 0)
+            var samples = try await scrapeMetrics(port: server.metricsPort)
+            #expect(samples["muster_replica_serving{}"]?.value == 1, "\(samples.keys.sorted())")
+            #expect(samples["muster_replica_lag_bytes{}"].map { $0.value > 0 } == true)
+            #expect(samples[#"muster_report_reads_total{database="replica"}"#].map { $0.value >= 4 } == true)
+
+            // Replay resumed: the replica catches up, and so do the reports.
+            _ = try await standbyPool.query("SELECT pg_wal_replay_resume()")
+            let caughtUp = try await eventually {
+                Self.registeredInFunnel(try await registrar.send("VOLUNTEER.FUNNEL")) == 5
+            }
+            #expect(caughtUp, "the funnel shows all five once the replica has replayed them")
+            #expect(Self.count(try await registrar.send(#"VOLUNTEER.LIST {"limit": 100}"#)) == 5)
+
+            // The replica gone: the primary answers, and the operator sees why.
+            try await standbyPool.shutdown()
+            try await blocking { [logger] in try standby.kill(logger: logger) }
+            #expect(Self.count(try await registrar.send(#"VOLUNTEER.LIST {"limit": 100}"#)) == 5)
+            #expect(Self.registeredInFunnel(try await registrar.send("VOLUNTEER.FUNNEL")) == 5)
+            #expect(Self.count(try await registrar.send("ELIGIBILITY.BLOCKERS NY"), "volunteers") == 5)
+            replica = try await Self.replicaStats(admin)
+            #expect(replica?["state"] as? String == "passed over", "\(String(describing: replica))")
+            #expect((replica?["reason"] as? String).map { !$0.isEmpty } == true)
+            #expect((replica?["readsFromPrimary"] as? Int).map { $0 >= 3 } == true, "\(String(describing: replica))")
+            samples = try await scrapeMetrics(port: server.metricsPort)
+            #expect(samples["muster_replica_serving{}"]?.value == 0)
+            #expect(samples[#"muster_report_reads_total{database="primary"}"#].map { $0.value >= 3 } == true)
+            await registrar.close()
+            await admin.close()
+        }
+    }
+
+    /// A "replica" that is another cluster, or another database of the same cluster, would give reports that look
+    /// right and are not: it is never used.
+    @Test func aReplicaThatIsNotACopyOfThePrimaryIsRefusedAndThePrimaryAnswers() async throws {
+        let root = try makeScratchDirectory("replica")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let other = try EmbeddedCluster(directory: root + "/other")
+        defer { try? other.kill(logger: logger) }
+        _ = try await blocking { [logger] in try other.start(logger: logger) }
+        let sameClusterOtherDatabase = try await TestCluster.makeDatabase()
+        let cases: [(replica: PGConnectionConfiguration, reason: String)] = [
+            (other.connection, "not a replica of the primary: cluster system identifier"),
+            (sameClusterOtherDatabase, "database \""),
+        ]
+        for (replicaConnection, reason) in cases {
+            try await withTestServer(replica: replicaConnection) { server in
+                let registrar = try await server.connect(role: .state, state: "NY")
+                #expect(try await registrar.send("VOLUNTEER.REGISTER " + CrashSafetyTests.registration("only")).isOK)
+                #expect(Self.count(try await registrar.send(#"VOLUNTEER.LIST {"limit": 100}"#)) == 1)
+                #expect(Self.registeredInFunnel(try await registrar.send("VOLUNTEER.FUNNEL")) == 1)
+                let admin = try await server.connect(role: .admin)
+                let replica = try await Self.replicaStats(admin)
+                #expect(replica?["state"] as? String == "refused", "\(String(describing: replica))")
+                #expect((replica?["reason"] as? String)?.hasPrefix(reason) == true, "\(String(describing: replica))")
+                #expect((replica?["readsFromPrimary"] as? Int).map { $0 >= 2 } == true)
+                #expect(replica?["readsFromReplica"] as? Int == 0)
+                await registrar.close()
+                await admin.close()
+            }
+        }
+    }
+}
