@@ -168,14 +168,10 @@ final class OutageLog: Sendable {
     @Test func aPrimaryCrashesAndMusterdCarriesOnWithThePromotedStandbyLosingNothingAcknowledged() async throws {
         let root = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let primary = try EmbeddedCluster(directory: root + "/primary")
-        defer { try? primary.kill(logger: logger) }
-        let standby = try EmbeddedCluster(directory: root + "/standby")
-        defer { try? standby.kill(logger: logger) }
-        try await blocking { [logger] in
-            try primary.start(logger: logger)
-            try standby.createStandby(of: primary, logger: logger)
-            try standby.start(logger: logger)
+        let (primary, standby) = try await startPrimaryAndStandby(in: root, logger: logger)
+        defer {
+            try? standby.kill(logger: logger)
+            try? primary.kill(logger: logger)
         }
         // Synchronous replication: a commit is acknowledged only once the standby has it, so the failover loses
         // nothing musterd answered OK.

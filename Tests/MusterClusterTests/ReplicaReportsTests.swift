@@ -34,14 +34,10 @@ import Testing
     @Test func reportsAndSearchesReadTheReplicaAndThePrimaryAnswersWhileItCannot() async throws {
         let root = try makeScratchDirectory("replica")
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let primary = try EmbeddedCluster(directory: root + "/primary")
-        defer { try? primary.kill(logger: logger) }
-        let standby = try EmbeddedCluster(directory: root + "/standby")
-        defer { try? standby.kill(logger: logger) }
-        try await blocking { [logger] in
-            try primary.start(logger: logger)
-            try standby.createStandby(of: primary, logger: logger)
-            try standby.start(logger: logger)
+        let (primary, standby) = try await startPrimaryAndStandby(in: root, logger: logger)
+        defer {
+            try? standby.kill(logger: logger)
+            try? primary.kill(logger: logger)
         }
         // The test's own look at the standby (musterd's replica pool is its own).
         let standbyPool = PGPool(configuration: PGPoolConfiguration(connection: standby.connection, maxConnections: 1), logger: logger)
