@@ -52,9 +52,14 @@ public struct DatabaseWatch: Service {
         try await thread.shutdownGracefully()
     }
 
+    /// The longest wait between attempts to reconnect. While the watch is away, a token revoked on another daemon
+    /// still works here and events are not delivered, so it stays short; an attempt is one connection.
+    static let longestBackoff: Duration = .seconds(2)
+
     private func watch(on thread: NIOThreadPool) async {
         var backoff: Duration = .milliseconds(250)
         var connectedBefore = false
+        var failures = 0
         let (configuration, logger, poll) = (connection, logger, pollMilliseconds)
         while !Task.isCancelled {
             var listener: PGConnection?
@@ -75,8 +80,10 @@ public struct DatabaseWatch: Service {
                 try await revocations.reload(pool)
                 try await book.reload(pool)
                 if connectedBefore { events.publish([.resync]) }
+                if failures > 0 { logger.info("database watch reconnected", metadata: ["failed-attempts": "\(failures)"]) }
                 connectedBefore = true
                 backoff = .milliseconds(250)
+                failures = 0
                 while !Task.isCancelled {
                     let notifications = try await thread.runIfActive {
                         try opened.waitForNotifications(timeoutMilliseconds: poll)
@@ -102,9 +109,13 @@ public struct DatabaseWatch: Service {
                 }
             } catch {
                 if Task.isCancelled { break }
-                logger.warning("database watch lost its connection; retrying", metadata: ["error": "\(error)"])
+                failures += 1
+                // Once per outage as a warning; each further attempt at debug.
+                logger.log(
+                    level: failures == 1 ? .warning : .debug, "database watch lost its connection; retrying",
+                    metadata: ["error": "\(error)", "attempt": "\(failures)"])
                 try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(10))
+                backoff = min(backoff * 2, Self.longestBackoff)
             }
             if let listener { _ = try? await thread.runIfActive { listener.close() } }
         }

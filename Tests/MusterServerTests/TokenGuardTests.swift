@@ -51,6 +51,55 @@ import Testing
         }
     }
 
+    /// The `LISTEN` connection cut (as a failover or a restart of PostgreSQL would): a token revoked while it is
+    /// away is still refused once it is back, because it reloads every revocation, and subscribers are told to
+    /// resynchronise, since events were missed.
+    @Test func aRevocationMadeWhileTheDatabaseWatchIsCutOffIsHeardWhenItReconnects() async throws {
+        try await withTestServer { server in
+            let token = try await server.makeToken(role: .state, state: "NY", name: "revoked-while-away")
+            let client = try await server.connect()
+            #expect(try await client.send("AUTH \(token)").isOK)
+            let watcher = try await server.connect(role: .state, state: "NY", name: "watcher")
+            #expect(try await watcher.send("EVENTS.SUBSCRIBE").isOK)
+
+            // The watch's connection is the one whose last statement was a LISTEN.
+            let listener: PGQuery = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+            var pid: Int32?
+            let found = try await eventually {
+                pid = try await server.pool.query(listener).first?.decode("pid", as: Int32.self)
+                return pid != nil
+            }
+            try #require(found, "the database watch should be listening")
+            // Ended (waiting up to 5 s for it to be gone), then the token revoked: nobody hears that notification.
+            let ended = try await server.pool.query("SELECT pg_terminate_backend(\(pid!), 5000) AS ended").first?.decode("ended", as: Bool.self)
+            #expect(ended == true)
+            try await server.pool.withConnection { connection in
+                let id = try TokenStore().list(connection, includeRevoked: false).first { $0.name == "revoked-while-away" }!.id
+                _ = try TokenStore().revoke(connection, id: id)
+            }
+
+            // Back: subscribers hear `resync`, and the revoked token is refused.
+            let resync = try await watcher.waitForEvent(timeout: .seconds(60)) { $0.contains(#""type":"resync""#) }
+            #expect(resync.match.contains("resync"))
+            var reply: Response?
+            let refused = try await eventually {
+                reply = try await client.send("WHOAMI")
+                return reply?.isOK == false
+            }
+            #expect(refused, "the revoked token should stop working")
+            #expect(reply?.errorMessage == "token revoked; AUTH with a valid token", "\(String(describing: reply))")
+            // And it listens again: a revocation now is heard as it happens.
+            let watcherToken = try await server.pool.withConnection { connection in
+                try TokenStore().list(connection, includeRevoked: false).first { $0.name == "watcher" }!.id
+            }
+            _ = try await server.pool.withConnection { connection in try TokenStore().revoke(connection, id: watcherToken) }
+            let watcherRefused = try await eventually { try await watcher.send("WHOAMI").errorCode == "UNAUTHENTICATED" }
+            #expect(watcherRefused)
+            await client.close()
+            await watcher.close()
+        }
+    }
+
     @Test func failedAuthAttemptsAreLimitedPerAddress() async throws {
         try await withTestServer { server in
             let token = try await server.makeToken(role: .admin)
