@@ -9,7 +9,8 @@ import Synchronization
 ///
 /// Before its first use, and again after any failure, the replica is checked to be a copy of the primary: the same
 /// cluster (a streaming replica shares its primary's system identifier) and the same database name. One that is
-/// not is never used, because a report read from another database would be wrong without looking wrong. A replica
+/// not, or that cannot be checked (the primary will not say), is never used, because a report read from another
+/// database would be wrong without looking wrong. A replica
 /// that cannot answer (unreachable, out of resources, a query cancelled by a conflict with recovery, a table a
 /// migration has not yet reached) is passed over for `retryAfter`, and each read in the meantime goes to the
 /// primary.
@@ -25,7 +26,7 @@ public final class ReportDatabase: Sendable {
         case serving
         /// Failed; reads go to the primary until `until`, then it is checked again.
         case passedOver(until: ContinuousClock.Instant, reason: String)
-        /// Not a copy of the primary: never used.
+        /// Not a copy of the primary, or not checkable: never used.
         case refused(reason: String)
     }
 
@@ -140,7 +141,14 @@ public final class ReportDatabase: Sendable {
         let decode = { @Sendable (connection: PGConnection) throws -> (system: String, database: String)? in
             try connection.query(identity).first.map { (try $0.decode("system"), try $0.decode("database")) }
         }
-        let expected = try await primary.withConnection(decode)
+        let expected: (system: String, database: String)?
+        do {
+            expected = try await primary.withConnection(decode)
+        } catch let error as PGError where !error.isUnavailable {
+            // The primary would not say (a server that restricts pg_control_system): unverifiable, so unused.
+            refuse(because: "cannot check it is a copy of the primary: \(error.message)")
+            return false
+        }
         let found: (system: String, database: String)?
         do {
             found = try await replica.withConnection(decode)
@@ -149,13 +157,12 @@ public final class ReportDatabase: Sendable {
             return false
         }
         guard let expected, let found else { return false }
-        if found.system != expected.system || found.database != expected.database {
-            let reason =
-                found.system != expected.system
-                ? "not a replica of the primary: cluster system identifier \(found.system), the primary's \(expected.system)"
-                : "database \"\(found.database)\", the primary's is \"\(expected.database)\""
-            state.withLock { $0 = .refused(reason: reason) }
-            logger.error("the replica is not used: \(reason); reports read from the primary")
+        if found.system != expected.system {
+            refuse(because: "not a replica of the primary: cluster system identifier \(found.system), the primary's \(expected.system)")
+            return false
+        }
+        if found.database != expected.database {
+            refuse(because: "database \"\(found.database)\", the primary's is \"\(expected.database)\"")
             return false
         }
         let wasServing = state.withLock { state in
@@ -164,6 +171,11 @@ public final class ReportDatabase: Sendable {
         }
         if !wasServing { logger.info("reports and searches read from the replica", metadata: ["replica": "\(replica.configuration.connection.redacted)"]) }
         return true
+    }
+
+    private func refuse(because reason: String) {
+        state.withLock { $0 = .refused(reason: reason) }
+        logger.error("the replica is not used: \(reason); reports read from the primary")
     }
 
     private func passOver(because reason: String) {

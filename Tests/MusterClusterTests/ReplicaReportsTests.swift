@@ -139,4 +139,42 @@ import Testing
             }
         }
     }
+
+    /// A primary that will not say which cluster it is (`pg_control_system` not granted to musterd's role, as some
+    /// managed servers do): the replica cannot be checked, so it is not used, and reports read the primary.
+    @Test func aReplicaThatCannotBeCheckedIsRefused() async throws {
+        let database = try await TestCluster.makeDatabase()
+        let name = try #require(database.parameters.last { $0.key == "dbname" }?.value)
+        let role = "r" + name  // from the generated database name: letters, digits and underscores
+        // As the cluster's superuser, as an administrator would: a role owning the database, the extension the
+        // migrations need, and the control functions kept from PUBLIC.
+        let admin = PGPool(configuration: PGPoolConfiguration(connection: database, maxConnections: 1), logger: logger)
+        try await admin.withConnection { connection in
+            try connection.executeScript(
+                """
+                CREATE ROLE \(role) LOGIN;
+                ALTER DATABASE \(name) OWNER TO \(role);
+                CREATE EXTENSION IF NOT EXISTS btree_gist;
+                REVOKE EXECUTE ON FUNCTION pg_control_system() FROM PUBLIC;
+                """)
+        }
+        try await admin.shutdown()
+        var restricted = database
+        restricted.parameters.removeAll { $0.key == "user" }
+        restricted.parameters.append((key: "user", value: role))
+        try await withTestServer(database: restricted, replica: restricted) { server in
+            let registrar = try await server.connect(role: .state, state: "NY")
+            #expect(try await registrar.send("VOLUNTEER.REGISTER " + CrashSafetyTests.registration("unchecked")).isOK)
+            #expect(Self.count(try await registrar.send(#"VOLUNTEER.LIST {"limit": 100}"#)) == 1)
+            let admin = try await server.connect(role: .admin)
+            let replica = try await Self.replicaStats(admin)
+            #expect(replica?["state"] as? String == "refused", "\(String(describing: replica))")
+            #expect(
+                (replica?["reason"] as? String)?.hasPrefix("cannot check it is a copy of the primary: permission denied") == true,
+                "\(String(describing: replica))")
+            #expect(replica?["readsFromReplica"] as? Int == 0)
+            await registrar.close()
+            await admin.close()
+        }
+    }
 }
