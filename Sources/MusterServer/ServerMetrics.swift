@@ -203,8 +203,8 @@ public final class ServerMetrics: Sendable {
         let replica: ReportDatabase.ReplicaReading?
     }
 
-    /// Brings the gauges up to date (pool, subscribers, backfill, database, replica, volunteers); returns what it read from
-    /// the database, or nil when the database could not be asked.
+    /// Brings the gauges up to date (pool, subscribers, backfill, database, replica, volunteers); returns what it
+    /// read from the database, or nil when the database could not be asked.
     @discardableResult
     func refresh(_ services: ServerServices) async -> DatabaseReading? {
         let pool = services.pool.statistics
@@ -223,7 +223,9 @@ public final class ServerMetrics: Sendable {
         guard services.readiness.isReady else { return nil }
         let replica = await reports.replicaReading()
         // The last lag measured stays while the replica is not serving (`muster_replica_serving` 0).
-        if hasReplica, let lag = replica?.lagBytes { CoreMetrics.Gauge(label: "muster_replica_lag_bytes", factory: factory).record(lag) }
+        if hasReplica, let lag = replica?.lagBytes {
+            CoreMetrics.Gauge(label: "muster_replica_lag_bytes", factory: factory).record(lag)
+        }
         let reading = try? await services.pool.withConnection { connection in
             DatabaseReading(
                 volunteers: try connection.query(

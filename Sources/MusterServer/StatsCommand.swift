@@ -86,8 +86,9 @@ enum StatsCommand {
                     }
                 let reads = services.reports.readCounts
                 replica = Stats.Replica(
-                    state: state, server: reading?.replica?.server, reason: reason, lagBytes: reading?.replica?.lagBytes, poolOpen: replicaPool.statistics.open,
-                    poolMax: replicaPool.configuration.maxConnections, readsFromReplica: reads.replica, readsFromPrimary: reads.primary)
+                    state: state, server: reading?.replica?.server, reason: reason, lagBytes: reading?.replica?.lagBytes,
+                    poolOpen: replicaPool.statistics.open, poolMax: replicaPool.configuration.maxConnections,
+                    readsFromReplica: reads.replica, readsFromPrimary: reads.primary)
             }
             let connections = metrics.connectionTotals
             let uptime = ContinuousClock.now - metrics.started
