@@ -139,9 +139,12 @@ public final class ServerServices: Sendable {
     /// Today's date; the registry's dates (expiry, availability) are judged against it.
     public let today: @Sendable () -> CalendarDate
 
-    /// - Parameter replica: a streaming replica of `pool`'s database for reports and searches.
+    /// - Parameters:
+    ///   - replica: a streaming replica of `pool`'s database for reports and searches.
+    ///   - replicaMaxLag: the oldest the replica's view may be before reports read the primary.
     public init(
-        pool: PGPool, replica: PGPool? = nil, tokens: TokenStore = TokenStore(), logger: Logger,
+        pool: PGPool, replica: PGPool? = nil, replicaMaxLag: Duration = .seconds(30), tokens: TokenStore = TokenStore(),
+        logger: Logger,
         matching: MatchingSettings = MatchingSettings(),
         authThrottle: AuthThrottle = AuthThrottle(), readiness: DatabaseReadiness = DatabaseReadiness(ready: true),
         today: @escaping @Sendable () -> CalendarDate = { CalendarDate.today() }
@@ -160,7 +163,7 @@ public final class ServerServices: Sendable {
         self.readiness = readiness
         let metrics = ServerMetrics()
         self.metrics = metrics
-        self.reports = ReportDatabase(primary: pool, replica: replica, metrics: metrics, logger: logger)
+        self.reports = ReportDatabase(primary: pool, replica: replica, maxLag: replicaMaxLag, metrics: metrics, logger: logger)
         let announcer = RegistrationAnnouncer(pool: pool, store: volunteers, logger: logger)
         self.announcer = announcer
         self.registrations = RegistrationBatcher(

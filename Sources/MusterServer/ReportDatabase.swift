@@ -15,8 +15,10 @@ import Synchronization
 /// migration has not yet reached) is passed over for `retryAfter`, and each read in the meantime goes to the
 /// primary.
 ///
-/// What a replica serves is as old as its replay lag (`replicaReading()`, in `STATS` and the metrics): with asynchronous
-/// replication a search may miss a registration acknowledged a moment before.
+/// What a replica serves is as old as its replay lag (`replicaReading()`, in `STATS` and the metrics): with
+/// asynchronous replication a search may miss a registration acknowledged a moment before. It is bounded: a replica
+/// whose replay is more than `maxLag` behind (replication broken, replay paused, the replica overloaded) is passed
+/// over like a failed one, so a report is never older than that.
 public final class ReportDatabase: Sendable {
     /// Whether reads go to the replica, and why not.
     public enum ReplicaState: Sendable, Equatable {
@@ -36,7 +38,13 @@ public final class ReportDatabase: Sendable {
     public let replica: PGPool?
     /// How long a failed replica is passed over before it is tried again.
     public let retryAfter: Duration
+    /// The oldest a replica's view may be: how long ago it replayed its last transaction while the primary has
+    /// more. Checked at most every `lagCheckInterval` (half of it, at most 5 s).
+    public let maxLag: Duration
+    let lagCheckInterval: Duration
     private let state = Mutex(ReplicaState.unchecked)
+    /// When the lag was last checked (or is being checked).
+    private let lagCheckedAt = Mutex<ContinuousClock.Instant?>(nil)
     private let replicaReads: CoreMetrics.Counter?
     private let primaryReads: CoreMetrics.Counter?
     private let counts = Counts()
@@ -48,11 +56,17 @@ public final class ReportDatabase: Sendable {
     }
 
     /// - Parameters:
+    ///   - maxLag: the oldest a replica's view may be before reads go to the primary.
     ///   - metrics: where reads are counted by the database that served them (`muster_report_reads_total`).
-    public init(primary: PGPool, replica: PGPool?, retryAfter: Duration = .seconds(10), metrics: ServerMetrics?, logger: Logger) {
+    public init(
+        primary: PGPool, replica: PGPool?, retryAfter: Duration = .seconds(10), maxLag: Duration = .seconds(30),
+        metrics: ServerMetrics?, logger: Logger
+    ) {
         self.primary = primary
         self.replica = replica
         self.retryAfter = retryAfter
+        self.maxLag = maxLag
+        self.lagCheckInterval = min(maxLag / 2, .seconds(5))
         self.logger = logger
         replicaReads = replica == nil ? nil : metrics?.reportReads(from: "replica")
         primaryReads = replica == nil ? nil : metrics?.reportReads(from: "primary")
@@ -131,7 +145,7 @@ public final class ReportDatabase: Sendable {
 
     private func replicaIsUsable(_ replica: PGPool) async throws -> Bool {
         switch replicaState {
-        case .serving: return true
+        case .serving: return try await isRecentEnough(replica)
         case .refused: return false
         case .passedOver(let until, _) where ContinuousClock.now < until: return false
         case .passedOver, .unchecked: break
@@ -165,11 +179,51 @@ public final class ReportDatabase: Sendable {
             refuse(because: "database \"\(found.database)\", the primary's is \"\(expected.database)\"")
             return false
         }
+        guard try await isRecentEnough(replica, force: true) else { return false }
         let wasServing = state.withLock { state in
             defer { state = .serving }
             return state == .serving
         }
         if !wasServing { logger.info("reports and searches read from the replica", metadata: ["replica": "\(replica.configuration.connection.redacted)"]) }
+        return true
+    }
+
+    /// Whether the replica's view is within `maxLag` of the primary's: asked every time when `force`, else at most
+    /// every `lagCheckInterval` (one read claims each check; the others go on meanwhile).
+    private func isRecentEnough(_ replica: PGPool, force: Bool = false) async throws -> Bool {
+        let now = ContinuousClock.now
+        let due = lagCheckedAt.withLock { checkedAt in
+            if !force, let checkedAt, now - checkedAt < lagCheckInterval { return false }
+            checkedAt = now
+            return true
+        }
+        guard due else { return true }
+        let current = try await primary.withConnection { connection in
+            try connection.query("SELECT pg_current_wal_lsn()::text AS lsn").first?.decode("lsn", as: String.self)
+        }
+        guard let current else { return true }
+        let behind: Double?
+        do {
+            // Seconds since the replica replayed its last transaction, counted only while the primary has WAL it
+            // has not replayed (an idle primary leaves a caught-up replica's last transaction old); 0 when it is
+            // not replaying at all (a primary given as the replica), null before it has replayed any.
+            behind = try await replica.withConnection { connection in
+                try connection.query(
+                    """
+                    SELECT CASE WHEN pg_wal_lsn_diff(\(current)::pg_lsn, pg_last_wal_replay_lsn()) > 0
+                        THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 ELSE 0 END AS behind
+                    """
+                ).first?.decode("behind", as: Double?.self)
+            }
+        } catch let error as PGError {
+            passOver(because: error.message)
+            return false
+        }
+        let limit = Double(maxLag.components.seconds) + Double(maxLag.components.attoseconds) / 1e18
+        if let behind, behind > limit {
+            passOver(because: "\(Int(behind)) s behind the primary (reports may be at most \(maxLag.components.seconds) s old)")
+            return false
+        }
         return true
     }
 

@@ -19,8 +19,9 @@ enum StatsCommand {
 
         /// Where reports and searches read, and how far behind.
         struct Replica: Encodable {
-            /// `serving`, `checking` (not yet checked, or due to be checked again), `passed over` (failed
-            /// lately: reads go to the primary) or `refused` (not a copy of the primary: never used).
+            /// `serving`, `checking` (not yet checked, or due to be checked again), `passed over` (failed, or fell
+            /// too far behind, lately: reads go to the primary) or `refused` (not a copy of the primary, or not
+            /// checkable: never used).
             let state: String
             /// The replica server answering (`host:port`), null when not serving.
             let server: String?

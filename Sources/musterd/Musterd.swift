@@ -42,6 +42,9 @@ struct Musterd: AsyncParsableCommand {
     @Option(help: "A streaming replica of the database, URL or connection string, for reports and searches (env MUSTER_REPLICA_URL; default: none, they read the primary). Read-only sessions; the primary answers whenever the replica cannot.")
     var replicaURL: String?
 
+    @Option(help: "Seconds the replica's view may be behind the primary's before reports read the primary instead (env MUSTER_REPLICA_MAX_LAG; default 30).")
+    var replicaMaxLag: Int?
+
     @Option(help: "Threads serving client connections and the metrics port (env MUSTER_EVENT_LOOPS; default one per CPU core).")
     var eventLoops: Int?
 
@@ -123,6 +126,8 @@ struct Musterd: AsyncParsableCommand {
         let metricsText = metricsListen ?? environment.string("MUSTER_METRICS_LISTEN") ?? "127.0.0.1:7879"
         let metricsAddress = metricsText == "off" ? nil : try Environment.parseHostPort(metricsText, what: "metrics address")
         let skip = skipMigrations || environment.flag("MUSTER_SKIP_MIGRATIONS")
+        let replicaMaxLag = Duration.seconds(
+            try environment.positive(replicaMaxLag, "MUSTER_REPLICA_MAX_LAG", default: 30, name: "--replica-max-lag"))
 
         var replicaConnection: PGConnectionConfiguration?
         if let url = replicaURL ?? environment.string("MUSTER_REPLICA_URL") {
@@ -156,7 +161,8 @@ struct Musterd: AsyncParsableCommand {
             }
         }
 
-        let services = ServerServices(pool: pool, replica: replica, logger: logger, matching: matching, readiness: readiness)
+        let services = ServerServices(
+            pool: pool, replica: replica, replicaMaxLag: replicaMaxLag, logger: logger, matching: matching, readiness: readiness)
         // NIO's shared group (a loop per core) unless a number was asked for; a group of our own is shut down last.
         let loops = loopCount.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) }
         let loopGroup = loops ?? MultiThreadedEventLoopGroup.singleton

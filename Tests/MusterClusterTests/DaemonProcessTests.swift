@@ -227,6 +227,7 @@ import Testing
         let refused: [(arguments: [String], reason: String)] = [
             (["--listen", "localhost"], "expected HOST:PORT"),
             (["--event-loops", "0"], "--event-loops must be a positive whole number, got 0"),
+            (["--replica-max-lag", "0"], "--replica-max-lag must be a positive whole number, got 0"),
             // A malformed database URL stops musterd at once, with libpq's reason, instead of retrying forever.
             (
                 ["--database-url", "postgresql://db.internal/muster?sslmode", "--listen", "127.0.0.1:0"],

@@ -42,7 +42,8 @@ import Testing
         // The test's own look at the standby (musterd's replica pool is its own).
         let standbyPool = PGPool(configuration: PGPoolConfiguration(connection: standby.connection, maxConnections: 1), logger: logger)
 
-        try await withTestServer(database: primary.connection, replica: standby.connection) { server in
+        // Replay is paused for a few seconds below; the staleness bound (its own test) is kept out of the way.
+        try await withTestServer(database: primary.connection, replica: standby.connection, replicaMaxLag: .seconds(600)) { server in
             let registrar = try await server.connect(role: .state, state: "NY")
             let admin = try await server.connect(role: .admin)
             for index in 1...3 {
@@ -107,6 +108,59 @@ import Testing
             await registrar.close()
             await admin.close()
         }
+    }
+
+    /// A replica whose replay falls behind (here paused) by more than the bound is passed over, so no report is
+    /// older than that; once it has caught up it serves again.
+    @Test func aReplicaFallenTooFarBehindIsPassedOverUntilItCatchesUp() async throws {
+        let root = try makeScratchDirectory("replica")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let (primary, standby) = try await startPrimaryAndStandby(in: root, logger: logger)
+        defer {
+            try? standby.kill(logger: logger)
+            try? primary.kill(logger: logger)
+        }
+        let standbyPool = PGPool(configuration: PGPoolConfiguration(connection: standby.connection, maxConnections: 1), logger: logger)
+        try await withTestServer(database: primary.connection, replica: standby.connection, replicaMaxLag: .seconds(1)) { server in
+            let registrar = try await server.connect(role: .state, state: "NY")
+            let admin = try await server.connect(role: .admin)
+            #expect(try await registrar.send("VOLUNTEER.REGISTER " + CrashSafetyTests.registration("lag-1")).isOK)
+            let replayed = try await eventually {
+                (try? await standbyPool.query("SELECT count(*)::int AS n FROM volunteers").first?.decode("n", as: Int32.self)) == 1
+            }
+            try #require(replayed)
+            #expect(Self.count(try await registrar.send(#"VOLUNTEER.LIST {"limit": 100}"#)) == 1)
+            let servingFirst = try await eventually(every: .milliseconds(200)) {
+                _ = try await registrar.send(#"VOLUNTEER.LIST {"limit": 100}"#)
+                return try await Self.replicaStats(admin)?["state"] as? String == "serving"
+            }
+            #expect(servingFirst)
+
+            _ = try await standbyPool.query("SELECT pg_wal_replay_pause()")
+            #expect(try await registrar.send("VOLUNTEER.REGISTER " + CrashSafetyTests.registration("lag-2")).isOK)
+            // Within moments the replica is more than a second behind: searches read the primary (two volunteers).
+            let bounded = try await eventually {
+                Self.count(try await registrar.send(#"VOLUNTEER.LIST {"limit": 100}"#)) == 2
+            }
+            #expect(bounded, "a search should not be served by a replica more than 1 s behind")
+            var replica = try await Self.replicaStats(admin)
+            #expect(replica?["state"] as? String == "passed over", "\(String(describing: replica))")
+            #expect((replica?["reason"] as? String)?.contains("s behind the primary (reports may be at most 1 s old)") == true,
+                "\(String(describing: replica))")
+
+            // Replay resumed: checked again once it has been passed over for its time, it serves again.
+            _ = try await standbyPool.query("SELECT pg_wal_replay_resume()")
+            let serving = try await eventually(every: .milliseconds(200)) {
+                _ = try await registrar.send(#"VOLUNTEER.LIST {"limit": 100}"#)
+                return try await Self.replicaStats(admin)?["state"] as? String == "serving"
+            }
+            replica = try await Self.replicaStats(admin)
+            #expect(serving, "\(String(describing: replica))")
+            #expect((replica?["readsFromReplica"] as? Int).map { $0 >= 2 } == true)
+            await registrar.close()
+            await admin.close()
+        }
+        try await standbyPool.shutdown()
     }
 
     /// A "replica" that is another cluster, or another database of the same cluster, would give reports that look

@@ -66,12 +66,14 @@ public struct TestServer: Sendable {
 ///   - configure: adjusts the server configuration (port is always ephemeral).
 ///   - database: a database to use instead of a fresh one (for example an unreachable one).
 ///   - replica: a replica of that database for reports and searches (read-only sessions, as musterd makes them).
+///   - replicaMaxLag: the oldest the replica's view may be before reports read the primary.
 ///   - registry: the commands served (musterd's own unless a test adds some).
 public func withTestServer(
     configure: (inout ServerConfiguration) -> Void = { _ in },
     registry: CommandRegistry = MusterServer.standardCommands,
     database: PGConnectionConfiguration? = nil,
     replica: PGConnectionConfiguration? = nil,
+    replicaMaxLag: Duration = .seconds(30),
     migrate: Bool = true,
     matching: MatchingSettings = MatchingSettings(backfillDelay: .milliseconds(200)),
     authThrottle: AuthThrottle = AuthThrottle(),
@@ -104,7 +106,8 @@ public func withTestServer(
         return PGPool(configuration: configuration, logger: logger)
     }
     let services = ServerServices(
-        pool: pool, replica: replicaPool, logger: logger, matching: matching, authThrottle: authThrottle, today: today)
+        pool: pool, replica: replicaPool, replicaMaxLag: replicaMaxLag, logger: logger, matching: matching,
+        authThrottle: authThrottle, today: today)
     let server = MusterServer(
         configuration: configuration, services: services, registry: registry,
         eventLoopGroup: eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton,
