@@ -31,7 +31,14 @@ import Testing
         return (stats?["database"] as? [String: Any])?["replica"] as? [String: Any]
     }
 
-    @Test func reportsAndSearchesReadTheReplicaAndThePrimaryAnswersWhileItCannot() async throws {
+    /// A primary and its standby in a scratch directory, musterd on the primary with the standby as its replica
+    /// (reports bounded to `maxLag`), a state client and an admin; `body` gets them with a pool on the standby for
+    /// the test's own looks. Everything is stopped and removed after.
+    func withReplicatedServer(
+        maxLag: Duration,
+        _ body: @Sendable (_ server: TestServer, _ standby: EmbeddedCluster, _ standbyPool: PGPool, _ registrar: MusterClient, _ admin: MusterClient)
+            async throws -> Void
+    ) async throws {
         let root = try makeScratchDirectory("replica")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let (primary, standby) = try await startPrimaryAndStandby(in: root, logger: logger)
@@ -41,19 +48,38 @@ import Testing
         }
         // The test's own look at the standby (musterd's replica pool is its own).
         let standbyPool = PGPool(configuration: PGPoolConfiguration(connection: standby.connection, maxConnections: 1), logger: logger)
+        do {
+            try await withTestServer(database: primary.connection, replica: standby.connection, replicaMaxLag: maxLag) { server in
+                let registrar = try await server.connect(role: .state, state: "NY")
+                let admin = try await server.connect(role: .admin)
+                try await body(server, standby, standbyPool, registrar, admin)
+                await registrar.close()
+                await admin.close()
+            }
+        } catch {
+            try? await standbyPool.shutdown()
+            throw error
+        }
+        try await standbyPool.shutdown()
+    }
 
+    /// Registers volunteers with these refs through `registrar`, then waits until the standby has replayed `total`.
+    static func register(_ refs: [String], through registrar: MusterClient, thenWaitForStandbyToHave total: Int, _ standbyPool: PGPool)
+        async throws
+    {
+        for ref in refs {
+            #expect(try await registrar.send("VOLUNTEER.REGISTER " + CrashSafetyTests.registration(ref)).isOK)
+        }
+        let replayed = try await eventually {
+            (try? await standbyPool.query("SELECT count(*)::int AS n FROM volunteers").first?.decode("n", as: Int32.self)) == Int32(total)
+        }
+        try #require(replayed, "the standby should replay the registrations")
+    }
+
+    @Test func reportsAndSearchesReadTheReplicaAndThePrimaryAnswersWhileItCannot() async throws {
         // Replay is paused for a few seconds below; the staleness bound (its own test) is kept out of the way.
-        try await withTestServer(database: primary.connection, replica: standby.connection, replicaMaxLag: .seconds(600)) { server in
-            let registrar = try await server.connect(role: .state, state: "NY")
-            let admin = try await server.connect(role: .admin)
-            for index in 1...3 {
-                #expect(try await registrar.send("VOLUNTEER.REGISTER " + CrashSafetyTests.registration("rep-\(index)")).isOK)
-            }
-            // The standby has replayed them (and the migrations before them).
-            let replayed = try await eventually {
-                (try? await standbyPool.query("SELECT count(*)::int AS n FROM volunteers").first?.decode("n", as: Int32.self)) == 3
-            }
-            try #require(replayed, "the standby should replay the three registrations")
+        try await withReplicatedServer(maxLag: .seconds(600)) { server, standby, standbyPool, registrar, admin in
+            try await Self.register(["rep-1", "rep-2", "rep-3"], through: registrar, thenWaitForStandbyToHave: 3, standbyPool)
 
             // Replay paused: what the primary acknowledges now, the replica does not have.
             _ = try await standbyPool.query("SELECT pg_wal_replay_pause()")
@@ -93,7 +119,7 @@ import Testing
             #expect(Self.count(try await registrar.send(#"VOLUNTEER.LIST {"limit": 100}"#)) == 5)
 
             // The replica gone: the primary answers, and the operator sees why.
-            try await standbyPool.shutdown()
+            await standbyPool.close()
             try await blocking { [logger] in try standby.kill(logger: logger) }
             #expect(Self.count(try await registrar.send(#"VOLUNTEER.LIST {"limit": 100}"#)) == 5)
             #expect(Self.registeredInFunnel(try await registrar.send("VOLUNTEER.FUNNEL")) == 5)
@@ -105,30 +131,14 @@ import Testing
             samples = try await scrapeMetrics(port: server.metricsPort)
             #expect(samples["muster_replica_serving{}"]?.value == 0)
             #expect(samples[#"muster_report_reads_total{database="primary"}"#].map { $0.value >= 3 } == true)
-            await registrar.close()
-            await admin.close()
         }
     }
 
     /// A replica whose replay falls behind (here paused) by more than the bound is passed over, so no report is
     /// older than that; once it has caught up it serves again.
     @Test func aReplicaFallenTooFarBehindIsPassedOverUntilItCatchesUp() async throws {
-        let root = try makeScratchDirectory("replica")
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let (primary, standby) = try await startPrimaryAndStandby(in: root, logger: logger)
-        defer {
-            try? standby.kill(logger: logger)
-            try? primary.kill(logger: logger)
-        }
-        let standbyPool = PGPool(configuration: PGPoolConfiguration(connection: standby.connection, maxConnections: 1), logger: logger)
-        try await withTestServer(database: primary.connection, replica: standby.connection, replicaMaxLag: .seconds(1)) { server in
-            let registrar = try await server.connect(role: .state, state: "NY")
-            let admin = try await server.connect(role: .admin)
-            #expect(try await registrar.send("VOLUNTEER.REGISTER " + CrashSafetyTests.registration("lag-1")).isOK)
-            let replayed = try await eventually {
-                (try? await standbyPool.query("SELECT count(*)::int AS n FROM volunteers").first?.decode("n", as: Int32.self)) == 1
-            }
-            try #require(replayed)
+        try await withReplicatedServer(maxLag: .seconds(1)) { _, _, standbyPool, registrar, admin in
+            try await Self.register(["lag-1"], through: registrar, thenWaitForStandbyToHave: 1, standbyPool)
             #expect(Self.count(try await registrar.send(#"VOLUNTEER.LIST {"limit": 100}"#)) == 1)
             let servingFirst = try await eventually(every: .milliseconds(200)) {
                 _ = try await registrar.send(#"VOLUNTEER.LIST {"limit": 100}"#)
@@ -157,10 +167,7 @@ import Testing
             replica = try await Self.replicaStats(admin)
             #expect(serving, "\(String(describing: replica))")
             #expect((replica?["readsFromReplica"] as? Int).map { $0 >= 2 } == true)
-            await registrar.close()
-            await admin.close()
         }
-        try await standbyPool.shutdown()
     }
 
     /// A "replica" that is another cluster, or another database of the same cluster, would give reports that look
