@@ -57,8 +57,8 @@ public struct DatabaseWatch: Service {
     static let longestBackoff: Duration = .seconds(2)
 
     private func watch(on thread: NIOThreadPool) async {
-        var backoff: Duration = .milliseconds(250)
         var connectedBefore = false
+        // Failed attempts since the last connection: the wait before the next is 0.25 s doubling to `longestBackoff`.
         var failures = 0
         let (configuration, logger, poll) = (connection, logger, pollMilliseconds)
         while !Task.isCancelled {
@@ -82,7 +82,6 @@ public struct DatabaseWatch: Service {
                 if connectedBefore { events.publish([.resync]) }
                 if failures > 0 { logger.info("database watch reconnected", metadata: ["failed-attempts": "\(failures)"]) }
                 connectedBefore = true
-                backoff = .milliseconds(250)
                 failures = 0
                 while !Task.isCancelled {
                     let notifications = try await thread.runIfActive {
@@ -114,8 +113,7 @@ public struct DatabaseWatch: Service {
                 logger.log(
                     level: failures == 1 ? .warning : .debug, "database watch lost its connection; retrying",
                     metadata: ["error": "\(error)", "attempt": "\(failures)"])
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, Self.longestBackoff)
+                try? await Task.sleep(for: min(.milliseconds(250) * (1 << min(failures - 1, 8)), Self.longestBackoff))
             }
             if let listener { _ = try? await thread.runIfActive { listener.close() } }
         }

@@ -72,6 +72,15 @@ public final class ReportDatabase: Sendable {
         primaryReads = replica == nil ? nil : metrics?.reportReads(from: "primary")
     }
 
+    /// A pool on a replica for reports: its sessions read-only (whatever the URL's options say) and named
+    /// `musterd-reports` unless the URL names them.
+    public static func replicaPool(_ configuration: PGPoolConfiguration, logger: Logger) -> PGPool {
+        var configuration = configuration
+        configuration.connection.readOnly = true
+        configuration.connection.applicationName = "musterd-reports"
+        return PGPool(configuration: configuration, logger: logger)
+    }
+
     /// The replica's state now (`.unchecked` also when there is no replica).
     public var replicaState: ReplicaState { state.withLock { $0 } }
 
@@ -108,25 +117,42 @@ public final class ReportDatabase: Sendable {
         /// Bytes of the primary's WAL the replica has yet to replay; nil when it is not replaying (a primary given
         /// as the replica).
         public let lagBytes: Int64?
+        /// How old the replica's view is: seconds since it replayed its last transaction while the primary has WAL
+        /// it has not replayed (an idle primary leaves a caught-up replica's last transaction old, so 0 when caught
+        /// up, or not replaying at all); nil when it is behind but has replayed no transaction since it started.
+        public let secondsBehind: Double?
     }
 
     /// Reads the replica's position against the primary's; nil without a replica that is serving, or when either
     /// cannot be asked.
     public func replicaReading() async -> ReplicaReading? {
         guard let replica, case .serving = replicaState else { return nil }
-        do {
-            let current = try await primary.withConnection { connection in
-                try connection.query("SELECT pg_current_wal_lsn()::text AS lsn").first?.decode("lsn", as: String.self)
-            }
-            guard let current else { return nil }
-            return try await replica.withConnection { connection in
-                let lag = try connection.query("SELECT pg_wal_lsn_diff(\(current)::pg_lsn, pg_last_wal_replay_lsn())::bigint AS lag")
-                    .first?.decode("lag", as: Int64?.self)
-                // The replica may replay past the position read a moment before from the primary.
-                return ReplicaReading(server: connection.serverAddress, lagBytes: lag.map { max(0, $0) })
-            }
-        } catch {
-            return nil
+        return try? await reading(of: replica)
+    }
+
+    /// The primary's WAL position, then, on the replica, how much of it is left to replay and how old its last
+    /// replayed transaction is.
+    private func reading(of replica: PGPool) async throws -> ReplicaReading? {
+        let current = try await primary.withConnection { connection in
+            try connection.query("SELECT pg_current_wal_lsn()::text AS lsn").first?.decode("lsn", as: String.self)
+        }
+        guard let current else { return nil }
+        return try await replica.withConnection { connection in
+            guard
+                let row = try connection.query(
+                    """
+                    SELECT pg_wal_lsn_diff(\(current)::pg_lsn, pg_last_wal_replay_lsn())::bigint AS lag,
+                        extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 AS age
+                    """
+                ).first
+            else { return nil }
+            // Null when not replaying; the replica may replay past the position read a moment before from the
+            // primary, so never below 0.
+            let lag = try row.decode("lag", as: Int64?.self).map { max(0, $0) }
+            let age: Double? = try row.decode("age")
+            let secondsBehind: Double?
+            if let lag, lag > 0 { secondsBehind = age } else { secondsBehind = 0 }
+            return ReplicaReading(server: connection.serverAddress, lagBytes: lag, secondsBehind: secondsBehind)
         }
     }
 
@@ -181,8 +207,9 @@ public final class ReportDatabase: Sendable {
         }
         guard try await isRecentEnough(replica, force: true) else { return false }
         let wasServing = state.withLock { state in
-            defer { state = .serving }
-            return state == .serving
+            let was = state == .serving
+            state = .serving
+            return was
         }
         if !wasServing { logger.info("reports and searches read from the replica", metadata: ["replica": "\(replica.configuration.connection.redacted)"]) }
         return true
@@ -198,29 +225,14 @@ public final class ReportDatabase: Sendable {
             return true
         }
         guard due else { return true }
-        let current = try await primary.withConnection { connection in
-            try connection.query("SELECT pg_current_wal_lsn()::text AS lsn").first?.decode("lsn", as: String.self)
-        }
-        guard let current else { return true }
         let behind: Double?
         do {
-            // Seconds since the replica replayed its last transaction, counted only while the primary has WAL it
-            // has not replayed (an idle primary leaves a caught-up replica's last transaction old); 0 when it is
-            // not replaying at all (a primary given as the replica), null before it has replayed any.
-            behind = try await replica.withConnection { connection in
-                try connection.query(
-                    """
-                    SELECT CASE WHEN pg_wal_lsn_diff(\(current)::pg_lsn, pg_last_wal_replay_lsn()) > 0
-                        THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 ELSE 0 END AS behind
-                    """
-                ).first?.decode("behind", as: Double?.self)
-            }
+            behind = try await reading(of: replica)?.secondsBehind
         } catch let error as PGError {
             passOver(because: error.message)
             return false
         }
-        let limit = Double(maxLag.components.seconds) + Double(maxLag.components.attoseconds) / 1e18
-        if let behind, behind > limit {
+        if let behind, .seconds(behind) > maxLag {
             passOver(because: "\(Int(behind)) s behind the primary (reports may be at most \(maxLag.components.seconds) s old)")
             return false
         }

@@ -126,9 +126,6 @@ struct Musterd: AsyncParsableCommand {
         let metricsText = metricsListen ?? environment.string("MUSTER_METRICS_LISTEN") ?? "127.0.0.1:7879"
         let metricsAddress = metricsText == "off" ? nil : try Environment.parseHostPort(metricsText, what: "metrics address")
         let skip = skipMigrations || environment.flag("MUSTER_SKIP_MIGRATIONS")
-        let replicaMaxLag = Duration.seconds(
-            try environment.positive(replicaMaxLag, "MUSTER_REPLICA_MAX_LAG", default: 30, name: "--replica-max-lag"))
-
         var replicaConnection: PGConnectionConfiguration?
         if let url = replicaURL ?? environment.string("MUSTER_REPLICA_URL") {
             do {
@@ -136,16 +133,19 @@ struct Musterd: AsyncParsableCommand {
             } catch {
                 throw ValidationError("--replica-url (MUSTER_REPLICA_URL): \(error.message)")
             }
-            replicaConnection?.readOnly = true
-            replicaConnection?.applicationName = "musterd-reports"
         }
+        let maxLagSeconds = try environment.positive(replicaMaxLag, "MUSTER_REPLICA_MAX_LAG", name: "--replica-max-lag")
+        if maxLagSeconds != nil, replicaConnection == nil {
+            throw ValidationError("--replica-max-lag (MUSTER_REPLICA_MAX_LAG) needs --replica-url (MUSTER_REPLICA_URL)")
+        }
+        let replicaMaxLag = Duration.seconds(maxLagSeconds ?? 30)
 
         let target = try await database.resolve(logger: logger)
         let pool = PGPool(
             configuration: PGPoolConfiguration(connection: target.connection, maxConnections: poolSize), logger: logger)
         let replica = replicaConnection.map { connection in
             logger.info("reports and searches will read from a replica", metadata: ["replica": "\(connection.redacted)"])
-            return PGPool(configuration: PGPoolConfiguration(connection: connection, maxConnections: poolSize), logger: logger)
+            return ReportDatabase.replicaPool(PGPoolConfiguration(connection: connection, maxConnections: poolSize), logger: logger)
         }
         // musterd listens at once; until the database is reachable, migrated and seeded, commands that need it get
         // ERR UNAVAILABLE while this keeps retrying (a changed migration or a bad rule pack stops musterd instead).

@@ -228,6 +228,7 @@ import Testing
             (["--listen", "localhost"], "expected HOST:PORT"),
             (["--event-loops", "0"], "--event-loops must be a positive whole number, got 0"),
             (["--replica-max-lag", "0"], "--replica-max-lag must be a positive whole number, got 0"),
+            (["--replica-max-lag", "5"], "--replica-max-lag (MUSTER_REPLICA_MAX_LAG) needs --replica-url (MUSTER_REPLICA_URL)"),
             // A malformed database URL stops musterd at once, with libpq's reason, instead of retrying forever.
             (
                 ["--database-url", "postgresql://db.internal/muster?sslmode", "--listen", "127.0.0.1:0"],

@@ -65,7 +65,7 @@ public struct TestServer: Sendable {
 /// - Parameters:
 ///   - configure: adjusts the server configuration (port is always ephemeral).
 ///   - database: a database to use instead of a fresh one (for example an unreachable one).
-///   - replica: a replica of that database for reports and searches (read-only sessions, as musterd makes them).
+///   - replica: a replica of that database for reports and searches (a pool made as musterd makes it).
 ///   - replicaMaxLag: the oldest the replica's view may be before reports read the primary.
 ///   - registry: the commands served (musterd's own unless a test adds some).
 public func withTestServer(
@@ -90,21 +90,20 @@ public func withTestServer(
     configure(&configuration)
     let connection: PGConnectionConfiguration
     if let database { connection = database } else { connection = try await TestCluster.makeDatabase() }
-    var poolConfiguration = PGPoolConfiguration(connection: connection, maxConnections: 4, checkoutTimeout: .seconds(10))
-    poolConfiguration.connection.connectTimeoutSeconds = 2
-    let pool = PGPool(configuration: poolConfiguration, logger: logger)
+    // Small pools that wait patiently for a connection and give up soon on a server that is not there.
+    func poolConfiguration(_ connection: PGConnectionConfiguration) -> PGPoolConfiguration {
+        var configuration = PGPoolConfiguration(connection: connection, maxConnections: 4, checkoutTimeout: .seconds(10))
+        configuration.connection.connectTimeoutSeconds = 2
+        return configuration
+    }
+    let pool = PGPool(configuration: poolConfiguration(connection), logger: logger)
     if migrate {
         try await DatabaseStartup.prepare(
             pool: pool, migrationsDirectory: RepositoryPaths.migrations, applyMigrations: true, logger: logger)
     }
     let (addresses, addressContinuation) = AsyncStream.makeStream(of: SocketAddress.self)
     let (metricsAddresses, metricsContinuation) = AsyncStream.makeStream(of: SocketAddress.self)
-    let replicaPool = replica.map { replica in
-        var configuration = PGPoolConfiguration(connection: replica, maxConnections: 4, checkoutTimeout: .seconds(10))
-        configuration.connection.connectTimeoutSeconds = 2
-        configuration.connection.readOnly = true
-        return PGPool(configuration: configuration, logger: logger)
-    }
+    let replicaPool = replica.map { ReportDatabase.replicaPool(poolConfiguration($0), logger: logger) }
     let services = ServerServices(
         pool: pool, replica: replicaPool, replicaMaxLag: replicaMaxLag, logger: logger, matching: matching,
         authThrottle: authThrottle, today: today)
